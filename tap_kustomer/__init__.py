@@ -1,0 +1,1 @@
+"""tap-kustomer: a Singer tap for the Kustomer API, built with the Meltano Singer SDK."""

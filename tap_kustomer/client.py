@@ -1,0 +1,234 @@
+"""The HTTP client: authentication, error taxonomy, retries and pacing.
+
+Every request of every stream goes through one ``KustomerClient``, shared by the
+tap, so that one pacer holds the whole budget and one connection pool serves the
+worker threads that fetch per-conversation endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import backoff
+import requests
+from requests.adapters import HTTPAdapter
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+from tap_kustomer.permissions import endpoint_of, required_permission
+
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Iterator, Mapping
+
+    from tap_kustomer.pacing import Pacer
+
+SEARCH_PATH = "/v1/customers/search"
+_MAX_DETAIL_CHARS = 200
+_BACKOFF_CAP_SECONDS = 60
+
+
+class KustomerAPIError(FatalAPIError):
+    """Kustomer answered with an error that retrying cannot fix."""
+
+
+class AuthenticationError(KustomerAPIError):
+    """401: the token is wrong, expired, or belongs to another region."""
+
+
+class PermissionDeniedError(KustomerAPIError):
+    """403: the API key lacks the role an endpoint needs."""
+
+
+class NotFoundError(KustomerAPIError):
+    """404: the object or endpoint does not exist."""
+
+
+class TransientAPIError(RetriableAPIError):
+    """A failure worth retrying: 429, 5xx, a broken connection or a broken body."""
+
+
+class RateLimitedError(TransientAPIError):
+    """429: the org's or the search budget is spent until the reset."""
+
+
+class KustomerClient:
+    """Sends paced, retried requests to one Kustomer API host."""
+
+    def __init__(  # noqa: PLR0913 - each is a distinct setting
+        self,
+        *,
+        api_url: str,
+        token: str,
+        user_agent: str,
+        pacer: Pacer,
+        timeout_seconds: float,
+        max_tries: int,
+        logger: logging.Logger,
+        pool_size: int = 16,
+    ) -> None:
+        """Build the session; no request is sent until a stream asks for one."""
+        self.api_url = api_url.rstrip("/")
+        self._origin = urlsplit(self.api_url)[:2]
+        self._pacer = pacer
+        self._timeout = timeout_seconds
+        self._logger = logger
+        self._session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._session.headers.update(
+            {
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "User-Agent": user_agent,
+            }
+        )
+        self._stats_lock = threading.Lock()
+        self.requests_by_endpoint: Counter[str] = Counter()
+        self.retries = 0
+        self.rate_limited = 0
+        self._send_with_retries = backoff.on_exception(
+            backoff.expo,
+            TransientAPIError,
+            max_tries=max_tries,
+            max_value=_BACKOFF_CAP_SECONDS,
+            jitter=backoff.full_jitter,
+            on_backoff=self._log_retry,
+            logger=None,
+        )(self._send_once)
+
+    @property
+    def request_count(self) -> int:
+        """Requests sent so far, retries included."""
+        return sum(self.requests_by_endpoint.values())
+
+    def get(self, link: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """GET a path or a relative ``links.next`` and return the JSON body."""
+        return self._send_with_retries("GET", self._absolute(link), params, None)
+
+    def search(self, body: Mapping[str, Any], *, page: int, page_size: int) -> dict[str, Any]:
+        """POST one page of ``/v1/customers/search``."""
+        params = {"page": page, "pageSize": page_size}
+        return self._send_with_retries("POST", self.api_url + SEARCH_PATH, params, body)
+
+    def iter_pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        """Yield every page of a list endpoint, following ``links.next``."""
+        page = self.get(path, params)
+        while True:
+            yield page
+            next_link = (page.get("links") or {}).get("next")
+            if not next_link or not page.get("data"):
+                return
+            page = self.get(next_link)
+
+    def _absolute(self, link: str) -> str:
+        url = urljoin(self.api_url + "/", link)
+        if urlsplit(url)[:2] != self._origin:
+            # The token goes with every request: never to a host the user did not name.
+            msg = f"Refusing to follow a link to another host than api_url: {endpoint_of(link)}"
+            raise KustomerAPIError(msg)
+        return url
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        path = urlsplit(url).path
+        endpoint = endpoint_of(path)
+        self._pacer.acquire(search=path == SEARCH_PATH)
+        with self._stats_lock:
+            self.requests_by_endpoint[f"{method} {endpoint}"] += 1
+        try:
+            response = self._session.request(
+                method, url, params=params, json=body, timeout=self._timeout
+            )
+            content = response.content
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            msg = f"{method} {path} failed: {type(exc).__name__}"
+            raise TransientAPIError(msg) from exc
+        except requests.RequestException as exc:  # broken chunked or compressed body
+            msg = f"{method} {path} failed while reading the body: {type(exc).__name__}"
+            raise TransientAPIError(msg) from exc
+        self._check_status(method, path, response)
+        try:
+            document = json.loads(content)
+        except ValueError as exc:
+            msg = f"{method} {path} returned a body that is not valid JSON ({len(content)} bytes)"
+            raise TransientAPIError(msg, response) from exc
+        if not isinstance(document, dict):
+            msg = f"{method} {path} returned JSON that is not an object"
+            raise TransientAPIError(msg, response)
+        if (document.get("meta") or {}).get("timed_out") is True:
+            # A timed-out search holds a partial page (kustomer-api.md gotcha 18).
+            msg = f"{method} {path} timed out on Kustomer's side (partial results)"
+            raise TransientAPIError(msg, response)
+        return document
+
+    def _check_status(self, method: str, path: str, response: requests.Response) -> None:
+        status = response.status_code
+        rate_limited = status == requests.codes.too_many_requests
+        self._pacer.observe(response.headers, rate_limited=rate_limited)
+        if status < requests.codes.bad_request:
+            return
+        where = f"{method} {path}"
+        detail = _error_detail(response)
+        if rate_limited:
+            with self._stats_lock:
+                self.rate_limited += 1
+            msg = f"{where}: 429 Too Many Requests (budget spent until the reset)"
+            raise RateLimitedError(msg, response)
+        if status >= requests.codes.server_error:
+            msg = f"{where}: {status} {response.reason}{detail}"
+            raise TransientAPIError(msg, response)
+        if status == requests.codes.unauthorized:
+            raise AuthenticationError(_authentication_message(where, detail, self.api_url))
+        if status == requests.codes.forbidden:
+            msg = (
+                f"{where}: 403 Forbidden: the API key lacks the Kustomer role "
+                f"{required_permission(path)}; add it to the key's roles{detail}"
+            )
+            raise PermissionDeniedError(msg)
+        if status == requests.codes.not_found:
+            msg = f"{where}: 404 Not Found{detail}"
+            raise NotFoundError(msg)
+        msg = f"{where}: {status} {response.reason}{detail}"
+        raise KustomerAPIError(msg)
+
+    def _log_retry(self, details: Any) -> None:  # noqa: ANN401 - backoff's details dict
+        with self._stats_lock:
+            self.retries += 1
+        self._logger.warning(
+            "Retrying in %.1f s (attempt %d): %s",
+            details["wait"],
+            details["tries"],
+            details.get("exception"),
+        )
+
+
+def _error_detail(response: requests.Response) -> str:
+    """Kustomer's own words from an ``errors[]`` body, short; never other content."""
+    try:
+        errors = json.loads(response.content).get("errors")
+        first = errors[0]
+        text = first.get("detail") or first.get("title") or first.get("code") or ""
+    except (ValueError, AttributeError, TypeError, IndexError, KeyError):
+        return ""
+    return f" ({str(text)[:_MAX_DETAIL_CHARS]})" if text else ""
+
+
+def _authentication_message(where: str, detail: str, api_url: str) -> str:
+    if "pod" in detail:
+        return (
+            f"{where}: 401 Unauthorized{detail}: the token belongs to another Kustomer "
+            f"region than api_url {api_url}; use the org host https://<org>.api.kustomerapp.com "
+            "or the region's host (EU https://api.prod2.kustomerapp.com, "
+            "India https://api.prod4.kustomerapp.com)"
+        )
+    return f"{where}: 401 Unauthorized{detail}: check api_token (wrong, revoked or expired key)"

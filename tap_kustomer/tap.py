@@ -1,0 +1,153 @@
+"""The Kustomer tap: settings, the shared client, and the stream list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from importlib import metadata
+from typing import TYPE_CHECKING
+
+from singer_sdk import Tap
+from singer_sdk import typing as th
+
+from tap_kustomer.client import KustomerClient
+from tap_kustomer.pacing import Pacer
+from tap_kustomer.records import parse_timestamp
+from tap_kustomer.streams import STREAM_TYPES
+
+if TYPE_CHECKING:
+    from tap_kustomer.streams.base import KustomerStream
+
+try:
+    VERSION = metadata.version("tap-kustomer")
+except metadata.PackageNotFoundError:  # running from a source tree
+    VERSION = "0.0.0"
+
+DEFAULT_API_URL = "https://api.kustomerapp.com"
+DEFAULT_HISTORY_YEARS = 5
+DAYS_PER_YEAR = 365.25
+
+
+class TapKustomer(Tap):
+    """Singer tap for the Kustomer API."""
+
+    name = "tap-kustomer"
+    package_name = "tap-kustomer"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "api_token",
+            th.StringType(min_length=1),
+            required=True,
+            secret=True,
+            title="API token",
+            description="Kustomer API key (Settings > Security > API Keys). Roles: see the README.",
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            default=DEFAULT_API_URL,
+            title="API URL",
+            description=(
+                "Kustomer API host, without /v1: https://api.kustomerapp.com (US), "
+                "https://<org>.api.kustomerapp.com (your org's host, any region), "
+                "https://api.prod2.kustomerapp.com (EU), https://api.prod4.kustomerapp.com "
+                "(India), or http://127.0.0.1:PORT for a local test server."
+            ),
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            title="Start date",
+            description="Earliest updated_at to sync (ISO 8601, UTC). Default: 5 years ago.",
+        ),
+        th.Property(
+            "max_requests_per_minute",
+            th.IntegerType(minimum=1, maximum=2000),
+            default=500,
+            title="Request budget per minute",
+            description=(
+                "The whole tap's requests per minute, spaced evenly. Kustomer's org limit "
+                "(1,000, or 2,000 on Ultimate) is shared with every other integration."
+            ),
+        ),
+        th.Property(
+            "max_search_requests_per_minute",
+            th.IntegerType(minimum=1, maximum=100),
+            default=50,
+            title="Search budget per minute",
+            description="Searches per minute (Kustomer allows API keys 100 per minute).",
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType(minimum=1, maximum=500),
+            default=500,
+            title="Search page size",
+            description="Records per search request (Kustomer's maximum is 500).",
+        ),
+        th.Property(
+            "user_agent",
+            th.StringType,
+            default=f"tap-kustomer/{VERSION}",
+            title="User agent",
+            description="User-Agent header sent with every request.",
+        ),
+        th.Property(
+            "search_lag_seconds",
+            th.IntegerType(minimum=0, maximum=3600),
+            default=60,
+            title="Search indexing lag (seconds)",
+            description=(
+                "Kustomer's search index trails writes; records updated this long before a "
+                "run started are read again by the next run, so none is missed."
+            ),
+        ),
+        th.Property(
+            "request_timeout_seconds",
+            th.IntegerType(minimum=1, maximum=600),
+            default=60,
+            title="Request timeout (seconds)",
+            description="Seconds to wait for a response before retrying.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType(minimum=0, maximum=20),
+            default=8,
+            title="Retries per request",
+            description="Retries of a request after 429, 5xx, broken connections or bodies.",
+        ),
+    ).to_dict()
+
+    @cached_property
+    def run_started_at(self) -> dt.datetime:
+        """When this run started (UTC); fixed for the whole run."""
+        return dt.datetime.fromtimestamp(self.initialized_at / 1000, tz=dt.timezone.utc)
+
+    @cached_property
+    def start_date(self) -> dt.datetime:
+        """The configured start date, or five years before the run started."""
+        configured = self.config.get("start_date")
+        if configured:
+            return parse_timestamp(configured)
+        return self.run_started_at - dt.timedelta(days=DEFAULT_HISTORY_YEARS * DAYS_PER_YEAR)
+
+    @cached_property
+    def client(self) -> KustomerClient:
+        """The one client every stream's requests go through."""
+        pacer = Pacer(
+            requests_per_minute=self.config["max_requests_per_minute"],
+            searches_per_minute=self.config["max_search_requests_per_minute"],
+        )
+        return KustomerClient(
+            api_url=self.config["api_url"],
+            token=self.config["api_token"],
+            user_agent=self.config["user_agent"],
+            pacer=pacer,
+            timeout_seconds=self.config["request_timeout_seconds"],
+            max_tries=self.config["max_retries"] + 1,
+            logger=self.logger,
+        )
+
+    def discover_streams(self) -> list[KustomerStream]:
+        """One instance of every stream."""
+        return [stream_type(self) for stream_type in STREAM_TYPES]
