@@ -355,4 +355,47 @@ USERS = stream_schema(
     most_recent_login_at=DATETIME,
     is_email_valid=BOOLEAN,
     verified_email_status=STRING,
+    assembled_role=STRING,
 )
+
+TICKETS = stream_schema(
+    channel=STRING,
+    kustomer_channel=STRING,
+    status=STRING,
+    kustomer_status=STRING,
+    created_at=DATETIME,
+    updated_at=DATETIME,
+    first_responded_at=DATETIME,
+    first_response_duration=NUMBER,
+    customer_id=STRING,
+    queue_id=STRING,
+    assigned_user_ids=array(),
+    assigned_team_ids=array(),
+    tag_ids=array(),
+    direction=STRING,
+    priority=INTEGER,
+)
+
+AGENT_STATES: Schema = {
+    "type": "object",
+    "properties": {
+        "user_id": ID,
+        "observed_at": {"type": ["string"], "format": "date-time"},
+        "work_session_id": STRING,
+        "status_id": STRING,
+        "status_name": STRING,
+        "status_type": STRING,
+        "status_since": DATETIME,
+        "signed_in_at": DATETIME,
+        "team_id": STRING,
+        "queue_ids": ID_LIST,
+        "queue_names": array(STRING),
+        "routable": BOOLEAN,
+        "capacity": array(obj(priority=INTEGER, limit=NUMBER, remaining=NUMBER)),
+        "capacity_remaining": NUMBER,
+        "total_capacity": NUMBER,
+        "capacity_status": STRING,
+        "work_item_count": INTEGER,
+        "last_assigned_item_at": DATETIME,
+    },
+}

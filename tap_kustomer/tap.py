@@ -26,6 +26,7 @@ except metadata.PackageNotFoundError:  # running from a source tree
 DEFAULT_API_URL = "https://api.kustomerapp.com"
 DEFAULT_HISTORY_YEARS = 5
 DAYS_PER_YEAR = 365.25
+NULLABLE_STRING = {"type": ["string", "null"]}
 
 
 class TapKustomer(Tap):
@@ -116,7 +117,46 @@ class TapKustomer(Tap):
             title="Retries per request",
             description="Retries of a request after 429, 5xx, broken connections or bodies.",
         ),
+        th.Property(
+            "use_business_time",
+            th.BooleanType,
+            default=False,
+            title="Business-time SLAs",
+            description=(
+                "tickets: first_response_duration from Kustomer's firstResponse.businessTime "
+                "(business hours) instead of wall-clock time, where Kustomer has it."
+            ),
+        ),
+        th.Property(
+            "channel_mapping",
+            th.CustomType(
+                {"type": ["object"], "additionalProperties": {"type": ["string", "null"]}}
+            ),
+            title="Channel mapping",
+            description=(
+                "tickets: Kustomer channel -> Assembled channel entries that override or extend "
+                'the default table, e.g. {"whatsapp": "Chat", "form": "Email"}; null unmaps.'
+            ),
+        ),
+        th.Property(
+            "agent_states_snapshots",
+            th.IntegerType(minimum=1, maximum=240),
+            default=1,
+            title="Agent-state snapshots per run",
+            description="agent_states: snapshots one run takes (the Meltano job takes 4).",
+        ),
+        th.Property(
+            "agent_states_interval_seconds",
+            th.NumberType(minimum=1, maximum=3600),
+            default=15,
+            title="Seconds between agent-state snapshots",
+            description="agent_states: spacing of the snapshots within one run.",
+        ),
     ).to_dict()
+
+    def now(self) -> dt.datetime:
+        """The current time, UTC."""
+        return dt.datetime.now(dt.timezone.utc)
 
     @cached_property
     def run_started_at(self) -> dt.datetime:

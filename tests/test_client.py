@@ -156,7 +156,9 @@ def test_follows_relative_next_links(client, requests_mock):
         f"{BASE}/v1/teams?page=1",
         json={"links": {"next": "/v1/teams?page=2&pageSize=500"}, "data": [{"id": "a"}]},
     )
-    requests_mock.get(f"{BASE}/v1/teams?page=2", json={"links": {"next": None}, "data": [{"id": "b"}]})
+    requests_mock.get(
+        f"{BASE}/v1/teams?page=2", json={"links": {"next": None}, "data": [{"id": "b"}]}
+    )
     pages = list(client.iter_pages("/v1/teams", {"page": 1}))
     assert [p["data"][0]["id"] for p in pages] == ["a", "b"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -70,7 +71,7 @@ def test_spaces_requests_evenly_instead_of_bursting():
     for _ in range(5):
         pacer.acquire()
         times.append(clock.now)
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps == pytest.approx([0.1] * 4)
 
 

@@ -51,7 +51,9 @@ class FakeSearch:
         more = page * size < len(hits)
         return {
             "meta": {"page": page, "pageSize": size, "total": len(hits), "timed_out": False},
-            "links": {"next": f"/v1/customers/search?page={page + 1}&pageSize={size}" if more else None},
+            "links": {
+                "next": f"/v1/customers/search?page={page + 1}&pageSize={size}" if more else None
+            },
             "data": chunk,
         }
 

@@ -39,7 +39,9 @@ def first_run(api, config):
         from tap_kustomer.pacing import Pacer
 
         patch.setattr(
-            tap_module, "Pacer", lambda **_: Pacer(requests_per_minute=10**7, searches_per_minute=10**7)
+            tap_module,
+            "Pacer",
+            lambda **_: Pacer(requests_per_minute=10**7, searches_per_minute=10**7),
         )
         started = dt.datetime.now(dt.timezone.utc)
         result = run_tap(config)
@@ -78,7 +80,13 @@ def test_deleted_and_deactivated_directory_records_are_emitted_with_their_flag(f
 def test_records_follow_the_shape_rule(first_run):
     _, result = first_run
     conversation = next(r for r in result.records["conversations"] if r.get("queue_id"))
-    assert {"created_at", "updated_at", "message_count", "customer_id", "org_id"} <= conversation.keys()
+    assert {
+        "created_at",
+        "updated_at",
+        "message_count",
+        "customer_id",
+        "org_id",
+    } <= conversation.keys()
     assert "attributes" not in conversation
     assert "relationships" not in conversation
     session = next(r for r in result.records["work_sessions"] if r["queue_ids"])
@@ -86,7 +94,9 @@ def test_records_follow_the_shape_rule(first_run):
     assert session["user_id"]
 
 
-def test_a_second_run_with_nothing_changed_repeats_only_the_overlap(api, config, first_run, unpaced):
+def test_a_second_run_with_nothing_changed_repeats_only_the_overlap(
+    api, config, first_run, unpaced
+):
     started, result = first_run
     again = run_tap(config, state=result.state)
     overlap_start = started - dt.timedelta(seconds=LAG_SECONDS + 1)
@@ -101,7 +111,9 @@ def test_changes_after_a_run_are_picked_up_by_the_next(api, config, first_run, u
     _, result = first_run
     changed = set(api.mutate("conversations", count=7))
     changed_messages = set(api.mutate("messages", count=5))
-    after = run_tap(config, state=result.state, streams=("conversations", "messages", "conversation_events"))
+    after = run_tap(
+        config, state=result.state, streams=("conversations", "messages", "conversation_events")
+    )
     assert changed <= set(after.ids("conversations"))
     assert changed_messages <= set(after.ids("messages"))
     with_events = {

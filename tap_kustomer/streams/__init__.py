@@ -7,9 +7,11 @@ from tap_kustomer.streams.conversations import (
     ConversationsStream,
     CustomersStream,
     MessagesStream,
+    TicketsStream,
 )
 from tap_kustomer.streams.directory import TagsStream, TeamsStream, UsersStream
 from tap_kustomer.streams.routing import (
+    AgentStatesStream,
     AssistantsStream,
     QueuesStream,
     RoutingStatusesStream,
@@ -28,6 +30,8 @@ STREAM_TYPES = (
     TagsStream,
     TeamsStream,
     UsersStream,
+    TicketsStream,
+    AgentStatesStream,
 )
 
 __all__ = ["STREAM_TYPES"]

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_kustomer import schemas
 from tap_kustomer.client import NotFoundError
-from tap_kustomer.streams.base import SearchStream
+from tap_kustomer.mapping import TicketRules, needs_messages, ticket
+from tap_kustomer.streams.base import KustomerStream, SearchStream
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-EVENTS_PAGE_SIZE = 100
+# The largest page the per-conversation endpoints serve (kustomer-api.md §4.3-4.4).
+CHILD_PAGE_SIZE = 100
+
+
+def conversation_children(
+    stream: KustomerStream, conversation: dict[str, Any], kind: str
+) -> list[dict[str, Any]]:
+    """All ``/v1/conversations/{id}/<kind>`` objects; none if the conversation is gone."""
+    path = f"/v1/conversations/{conversation['id']}/{kind}"
+    try:
+        return [
+            child
+            for page in stream.client.iter_pages(path, {"page": 1, "pageSize": CHILD_PAGE_SIZE})
+            for child in page.get("data") or []
+        ]
+    except NotFoundError:
+        # Deleted between the search and this request: nothing to read, not a failure.
+        stream.logger.warning("Conversation %s: %s answered 404; skipped", conversation["id"], kind)
+        return []
 
 
 class ConversationsStream(SearchStream):
@@ -71,14 +91,40 @@ class ConversationEventsStream(SearchStream):
             yield conversation, records
 
     def _events_of(self, conversation: dict[str, Any]) -> list[dict[str, Any]]:
-        path = f"/v1/conversations/{conversation['id']}/events"
-        try:
-            return [
-                event
-                for page in self.client.iter_pages(path, {"page": 1, "pageSize": EVENTS_PAGE_SIZE})
-                for event in page.get("data") or []
-            ]
-        except NotFoundError:
-            # Deleted between the search and this request: nothing to read, not a failure.
-            self.logger.warning("Conversation %s: events answered 404; skipped", conversation["id"])
-            return []
+        return conversation_children(self, conversation, "events")
+
+
+class TicketsStream(SearchStream):
+    """Conversations as Assembled tickets: channel, status and first-response rules.
+
+    Kept in step with ``conversations`` by the same search scan; a conversation's
+    messages are read (one request) only where a first-response rule needs them.
+    """
+
+    name = "tickets"
+    query_context = "conversation"
+    record_schema = schemas.TICKETS
+
+    @cached_property
+    def rules(self) -> TicketRules:
+        """The mapping choices from the settings."""
+        return TicketRules(
+            channel_overrides=dict(self.config.get("channel_mapping") or {}),
+            use_business_time=self.config["use_business_time"],
+        )
+
+    def records_for_hits(
+        self,
+        hits: Iterator[dict[str, Any]],
+    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Pair each conversation with its ticket."""
+        for conversation, messages in self.concurrent(self._messages_if_needed, hits):
+            yield conversation, [ticket(conversation, messages, self.rules)]
+
+    def _messages_if_needed(self, conversation: dict[str, Any]) -> list[dict[str, Any]] | None:
+        if not needs_messages(conversation.get("attributes") or {}, self.rules):
+            return None
+        return [
+            message.get("attributes") or {}
+            for message in conversation_children(self, conversation, "messages")
+        ]

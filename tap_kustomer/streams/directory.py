@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tap_kustomer import schemas
+from tap_kustomer.mapping import assembled_role
+from tap_kustomer.records import flatten
 from tap_kustomer.streams.base import ListStream
 
 # The API hides deleted objects unless asked; both passes together give them all.
@@ -17,6 +21,12 @@ class UsersStream(ListStream):
     page_size = 500
     record_schema = schemas.USERS
     passes = _ACTIVE_AND_DELETED
+
+    def to_record(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """A user with its Assembled role."""
+        record = flatten(obj)
+        record["assembled_role"] = assembled_role(record.get("user_type"))
+        return record
 
 
 class TeamsStream(ListStream):

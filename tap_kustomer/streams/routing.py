@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
 from tap_kustomer import schemas
-from tap_kustomer.streams.base import ListStream
+from tap_kustomer.mapping import agent_state
+from tap_kustomer.records import format_timestamp
+from tap_kustomer.streams.base import KustomerStream, ListStream
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Callable, Iterator
+
+    from singer_sdk.helpers.types import Context
 
 
 class WorkSessionsStream(ListStream):
@@ -37,3 +48,46 @@ class AssistantsStream(ListStream):
     name = "assistants"
     path = "/v1/assistants"
     record_schema = schemas.ASSISTANTS
+
+
+class AgentStatesStream(KustomerStream):
+    """Who is in which routing state: one record per agent with an active work session.
+
+    One run takes ``agent_states_snapshots`` snapshots ``agent_states_interval_seconds``
+    apart (cron fires at most once a minute; the 15-second cadence lives here).
+    """
+
+    name = "agent_states"
+    primary_keys: ClassVar[tuple[str, ...]] = ("user_id", "observed_at")
+    record_schema = schemas.AGENT_STATES
+    monotonic: Callable[[], float] = staticmethod(time.monotonic)
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
+
+    def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:  # noqa: ARG002
+        """Every snapshot's agent states."""
+        interval = self.config["agent_states_interval_seconds"]
+        first = self.monotonic()
+        for index in range(self.config["agent_states_snapshots"]):
+            wait = first + index * interval - self.monotonic()
+            if wait > 0:
+                self.sleep(wait)
+            yield from self._snapshot(self.kustomer.now())
+
+    def _snapshot(self, observed_at: dt.datetime) -> Iterator[dict[str, Any]]:
+        statuses = self._by_id(RoutingStatusesStream.path)
+        queues = self._by_id(QueuesStream.path)
+        stamp = format_timestamp(observed_at)
+        params = {"page": 1, "pageSize": ListStream.page_size, "active": "true", "user": "false"}
+        for page in self.client.iter_pages(WorkSessionsStream.path, params):
+            for session in page.get("data") or []:
+                state = agent_state(session, statuses, queues, stamp)
+                if state is not None:
+                    yield state
+
+    def _by_id(self, path: str) -> dict[str, dict[str, Any]]:
+        params = {"page": 1, "pageSize": ListStream.page_size}
+        return {
+            obj["id"]: obj
+            for page in self.client.iter_pages(path, params)
+            for obj in page.get("data") or []
+        }
