@@ -105,7 +105,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed ``tap-kustomer`` command."""
     command = [str(Path(sys.executable).parent / "tap-kustomer"), *args]
-    return subprocess.run(  # noqa: S603 - our own console script
+    return subprocess.run(
         command,
         capture_output=True,
         text=True,

@@ -19,7 +19,7 @@ from tap_kustomer.client import (
 from tap_kustomer.pacing import Pacer
 
 BASE = "https://acme.api.kustomerapp.com"
-TOKEN = "canary-token-3f9a"  # noqa: S105 - a fake token whose leaks the tests look for
+TOKEN = "canary-token-3f9a"
 OK = {"meta": {}, "links": {"next": None}, "data": [{"id": "a"}]}
 
 
