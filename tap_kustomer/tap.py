@@ -94,6 +94,25 @@ class TapKustomer(Tap):
             description="User-Agent header sent with every request.",
         ),
         th.Property(
+            "sync_mode",
+            th.StringType(allowed_values=["full", "incremental"]),
+            default="full",
+            title="Sync mode",
+            description=(
+                "full: everything updated since start_date, including what Kustomer's search "
+                "cannot see (older than 2 years, read once from the list endpoints), then "
+                "incremental. incremental: only what changed since the last run; a first run "
+                "starts incremental_lookback_hours back (for the minute job beside a backfill)."
+            ),
+        ),
+        th.Property(
+            "incremental_lookback_hours",
+            th.IntegerType(minimum=0, maximum=8760),
+            default=24,
+            title="First incremental run's lookback (hours)",
+            description="sync_mode incremental without STATE: how far back the first run starts.",
+        ),
+        th.Property(
             "search_lag_seconds",
             th.IntegerType(minimum=0, maximum=3600),
             default=60,

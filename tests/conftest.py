@@ -19,7 +19,7 @@ from tap_kustomer.pacing import Pacer
 from tap_kustomer.tap import TapKustomer
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_STREAMS = (
+ENDPOINT_STREAMS = (
     "conversations",
     "messages",
     "conversation_events",
@@ -32,6 +32,7 @@ ALL_STREAMS = (
     "teams",
     "users",
 )
+ALL_STREAMS = (*ENDPOINT_STREAMS, "tickets", "agent_states")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from singer_sdk import Stream
 
 from tap_kustomer.concurrency import ordered_map
+from tap_kustomer.progress import Progress
 from tap_kustomer.records import flatten, format_timestamp, parse_timestamp
 from tap_kustomer.search import SearchCheckpoint, SearchScan
 
@@ -23,6 +24,13 @@ if TYPE_CHECKING:
 # A worker per request per second of budget covers latencies up to a second; the
 # pacer keeps the rate, so more threads would only wait.
 _MAX_WORKERS = 32
+# Kustomer's search sees objects updated in the past two years (kustomer-api.md §4.1).
+SEARCH_HORIZON = dt.timedelta(days=730)
+# The hand-over boundary sits a day inside the horizon, so that it stays visible to
+# search while a run's first queries go out.
+HORIZON_MARGIN = dt.timedelta(days=1)
+# The list endpoints' largest page ([?] beyond "most lists 100", kustomer-api.md §2.2).
+HISTORY_PAGE_SIZE = 100
 
 
 class KustomerStream(Stream):
@@ -44,6 +52,12 @@ class KustomerStream(Stream):
     def to_record(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Turn one API object into this stream's record."""
         return flatten(obj)
+
+    def progress(self) -> Progress:
+        """A progress reporter counting this stream's records and requests."""
+        client = self.client
+        first = client.request_count
+        return Progress(self.name, self.logger, lambda: client.request_count - first)
 
     def concurrent(
         self,
@@ -89,13 +103,20 @@ class SearchStream(KustomerStream):
     Each search hit yields zero or more records (``records_for_hits``); the scan's
     checkpoint moves past a hit only when its last record is handed to the SDK, so
     a STATE message never claims work that was not written.
+
+    Search sees only what was updated in the past two years. In ``full`` sync mode a
+    stream with a ``history_path`` also reads, once, what was updated before that
+    horizon from the list endpoint sorted by id (creation) descending: the search
+    takes everything updated since a boundary just inside the horizon, the list pass
+    everything updated before it, so there is neither a gap nor a double pass.
     """
 
     query_context: ClassVar[str]
+    history_path: ClassVar[str | None] = None
     replication_key: ClassVar[str] = "updated_at"
     is_sorted: ClassVar[bool] = True
-    # Runs restart a little below the last bookmark (the indexing-lag overlap), so
-    # the first records of a run may sort below the bookmark in STATE.
+    # Runs restart a little below the last bookmark (the indexing-lag overlap), and
+    # the history pass goes back in time, so records may sort below the bookmark.
     check_sorted: ClassVar[bool] = False
     STATE_MSG_FREQUENCY = 100
 
@@ -110,28 +131,57 @@ class SearchStream(KustomerStream):
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
         """The records of every object updated since the stream's checkpoint."""
         state = self.get_context_state(context)
+        progress = self.progress()
+        boundary = self._history_boundary(state)
+        start = self._start_checkpoint(state, boundary)
         scan = SearchScan(
             client=self.client,
             context=self.query_context,
-            start=self._start_checkpoint(state),
+            start=start,
             lag_floor=self.kustomer.run_started_at
             - dt.timedelta(seconds=self.config["search_lag_seconds"]),
             page_size=self.config["page_size"],
         )
-        for hit, records in self.records_for_hits(scan.hits()):
-            last = len(records) - 1
-            if last < 0:
-                scan.advance(hit)
-                _store_checkpoint(state, scan.checkpoint)
-            for index, record in enumerate(records):
-                if index == last:
-                    scan.advance(hit)
-                    _store_checkpoint(state, scan.checkpoint)
-                yield record
-        _store_checkpoint(state, scan.checkpoint)
 
-    def _start_checkpoint(self, state: dict[str, Any]) -> SearchCheckpoint:
+        def searched(hit: dict[str, Any]) -> None:
+            scan.advance(hit)
+            _store_checkpoint(state, scan.checkpoint)
+
+        def report(hit: dict[str, Any]) -> None:
+            reached = parse_timestamp(hit["attributes"]["updatedAt"])
+            span = (self.kustomer.run_started_at - start.resume_from).total_seconds()
+            covered = (reached - start.resume_from).total_seconds() / span if span > 0 else None
+            progress.report("search", reached, covered)
+
+        yield from _emit(self.records_for_hits(scan.hits()), searched, progress, report)
+        _store_checkpoint(state, scan.checkpoint)
+        if boundary is not None:
+            yield from self._history(state, boundary, progress)
+        progress.report("done", force=True)
+
+    def _history_boundary(self, state: dict[str, Any]) -> dt.datetime | None:
+        """Where the history pass hands over to search; None when no pass is due."""
+        if self.history_path is None or self.config["sync_mode"] != "full":
+            return None
+        if state.get("history_done"):
+            return None
+        boundary = self.kustomer.run_started_at - SEARCH_HORIZON + HORIZON_MARGIN
+        if stored := state.get("history_before"):
+            # A resumed pass keeps a boundary at least as late as the first run's, so
+            # what search could see then and cannot see now is still read by the list.
+            boundary = max(boundary, parse_timestamp(stored))
+        if self.kustomer.start_date >= boundary:
+            state["history_done"] = True
+            return None
+        state["history_before"] = format_timestamp(boundary)
+        return boundary
+
+    def _start_checkpoint(
+        self, state: dict[str, Any], boundary: dt.datetime | None
+    ) -> SearchCheckpoint:
         start_date = self.kustomer.start_date
+        if boundary is not None:
+            start_date = max(start_date, boundary)
         resume_from = state.get("resume_from")
         if resume_from and parse_timestamp(resume_from) >= start_date:
             return SearchCheckpoint(
@@ -140,7 +190,108 @@ class SearchStream(KustomerStream):
         bookmark = state.get("replication_key_value")
         if bookmark and parse_timestamp(bookmark) >= start_date:
             return SearchCheckpoint(parse_timestamp(bookmark))
+        if self.config["sync_mode"] == "incremental" and not state.get("resume_from"):
+            lookback = dt.timedelta(hours=self.config["incremental_lookback_hours"])
+            return SearchCheckpoint(max(start_date, self.kustomer.run_started_at - lookback))
         return SearchCheckpoint(start_date)
+
+    def _history(
+        self, state: dict[str, Any], boundary: dt.datetime, progress: Progress
+    ) -> Iterator[dict[str, Any]]:
+        """Objects updated before ``boundary`` and created since start_date, newest first.
+
+        STATE holds the next page to read, so an interrupted pass resumes there.
+        Conversations created meanwhile push older ones to later pages, so a resumed
+        pass may read a few objects twice; it never skips one.
+        """
+        path = str(self.history_path)
+        start_date = self.kustomer.start_date
+        page = state.get("history_page") or self._first_history_page(path, boundary)
+        span = (boundary - start_date).total_seconds()
+        while True:
+            data = self._history_page(path, page)
+            if not data:
+                break
+            hits = [
+                obj
+                for obj in data
+                if parse_timestamp(obj["attributes"]["updatedAt"]) < boundary
+                and created_at(obj["id"]) >= start_date
+            ]
+            next_page = page + 1
+            last_hit = hits[-1] if hits else None
+            if last_hit is None:
+                state["history_page"] = next_page
+            reached = created_at(data[-1]["id"])
+            covered = (boundary - reached).total_seconds() / span
+
+            def read(hit: dict[str, Any], last: object = last_hit, after: int = next_page) -> None:
+                if hit is last:
+                    state["history_page"] = after
+
+            def report(_hit: object, at: dt.datetime = reached, done: float = covered) -> None:
+                progress.report("history", at, done)
+
+            yield from _emit(self.records_for_hits(iter(hits)), read, progress, report)
+            if reached < start_date:
+                break
+            page = next_page
+        state["history_done"] = True
+        state.pop("history_page", None)
+
+    def _history_page(self, path: str, page: int) -> list[dict[str, Any]]:
+        params = {"page": page, "pageSize": HISTORY_PAGE_SIZE, "sort": "desc"}
+        return self.client.get(path, params).get("data") or []
+
+    def _first_history_page(self, path: str, boundary: dt.datetime) -> int:
+        """The first page holding an object created before ``boundary``.
+
+        Ids carry their creation second, so an exponential probe and a binary search
+        skip the pages of the last two years (which search covers) in a few requests.
+        """
+
+        def reaches_boundary(page: int) -> bool:
+            data = self._history_page(path, page)
+            return not data or created_at(data[-1]["id"]) < boundary
+
+        low, high = 1, 1
+        while not reaches_boundary(high):
+            low, high = high + 1, high * 2
+        while low < high:
+            middle = (low + high) // 2
+            if reaches_boundary(middle):
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
+
+def created_at(object_id: str) -> dt.datetime:
+    """The creation second a Mongo ObjectId starts with."""
+    return dt.datetime.fromtimestamp(int(object_id[:8], 16), tz=dt.timezone.utc)
+
+
+def _emit(
+    pairs: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]],
+    done: Callable[[dict[str, Any]], None],
+    progress: Progress,
+    report: Callable[[dict[str, Any]], None],
+) -> Iterator[dict[str, Any]]:
+    """Yield each hit's records, calling ``done(hit)`` just before its last one.
+
+    The SDK writes a record (and maybe STATE) right after it is yielded, so STATE
+    then includes the hit exactly when all of its records are out.
+    """
+    for hit, records in pairs:
+        if not records:
+            done(hit)
+        last = len(records) - 1
+        for index, record in enumerate(records):
+            if index == last:
+                done(hit)
+            progress.record()
+            yield record
+        report(hit)
 
 
 def _store_checkpoint(state: dict[str, Any], checkpoint: SearchCheckpoint) -> None:

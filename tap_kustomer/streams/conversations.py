@@ -39,6 +39,7 @@ class ConversationsStream(SearchStream):
 
     name = "conversations"
     query_context = "conversation"
+    history_path = "/v1/conversations"
     record_schema = schemas.CONVERSATIONS
 
 
@@ -51,6 +52,7 @@ class MessagesStream(SearchStream):
 
     name = "messages"
     query_context = "message"
+    history_path = "/v1/messages"
     record_schema = schemas.MESSAGES
 
 
@@ -72,6 +74,7 @@ class ConversationEventsStream(SearchStream):
 
     name = "conversation_events"
     query_context = "conversation"
+    history_path = "/v1/conversations"
     record_schema = schemas.CONVERSATION_EVENTS
     replication_key: ClassVar[str] = "conversation_updated_at"
 
@@ -103,6 +106,7 @@ class TicketsStream(SearchStream):
 
     name = "tickets"
     query_context = "conversation"
+    history_path = "/v1/conversations"
     record_schema = schemas.TICKETS
 
     @cached_property

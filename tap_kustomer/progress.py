@@ -1,0 +1,66 @@
+"""Progress a person can follow: a line per stream every few seconds, and a summary.
+
+Only counts, dates and rates are logged, never record contents.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import datetime as dt
+    import logging
+    from collections.abc import Callable
+
+LOG_EVERY_SECONDS = 5.0
+
+
+@dataclass
+class Progress:
+    """Counts one stream's records and reports how far through its range it is.
+
+    ``covered`` is the fraction of the stream's range done (0..1) when it is known,
+    so the time left can be estimated from the pace so far.
+    """
+
+    stream: str
+    logger: logging.Logger
+    requests: Callable[[], int]
+    clock: Callable[[], float] = time.monotonic
+    records: int = 0
+    _started: float = field(init=False)
+    _last_log: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Start the stream's clock."""
+        self._started = self._last_log = self.clock()
+
+    def record(self) -> None:
+        """Count one record written."""
+        self.records += 1
+
+    def report(
+        self,
+        phase: str,
+        position: dt.datetime | None = None,
+        covered: float | None = None,
+        *,
+        force: bool = False,
+    ) -> None:
+        """Log where the stream is, at most every few seconds unless forced."""
+        now = self.clock()
+        if not force and now - self._last_log < LOG_EVERY_SECONDS:
+            return
+        self._last_log = now
+        elapsed = max(now - self._started, 1e-9)
+        line = (
+            f"{self.stream} {phase}: {self.records} records, {self.requests()} requests "
+            f"in {elapsed:.0f} s ({self.records / elapsed:.0f} records/s)"
+        )
+        if position is not None:
+            line += f", reached {position:%Y-%m-%d %H:%M}"
+        if covered is not None and 0 < covered < 1:
+            line += f", {covered:.0%} done, about {elapsed * (1 - covered) / covered:.0f} s left"
+        self.logger.info(line)
