@@ -1,0 +1,82 @@
+"""Run the local Kustomer API as a process: ``PYTHONPATH=tests python -m kustomer_api --port 8765``."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from kustomer_api.seed import OrgSpec
+from kustomer_api.server import FAULT_KINDS, LocalKustomer
+
+
+def _fault(text: str) -> tuple[str, float]:
+    kind, sep, rate = text.partition("=")
+    if not sep or kind not in FAULT_KINDS:
+        msg = f"expected KIND=RATE with KIND one of {', '.join(FAULT_KINDS)}, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    try:
+        return kind, float(rate)
+    except ValueError as exc:
+        msg = f"RATE must be a number, got {rate!r}"
+        raise argparse.ArgumentTypeError(msg) from exc
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m kustomer_api", description=__doc__)
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--conversations", type=int, default=3000)
+    parser.add_argument("--history-days", type=int, default=540)
+    parser.add_argument("--tie-size", type=int, default=0)
+    parser.add_argument("--latency-ms", type=float, default=0)
+    parser.add_argument("--org-rpm", type=int, default=1000)
+    parser.add_argument("--search-rpm", type=int, default=100)
+    parser.add_argument("--other-consumer-rpm", type=float, default=0)
+    parser.add_argument("--retry-after", action="store_true", help="send Retry-After on 429s")
+    parser.add_argument("--slow-seconds", type=float, default=5.0, help="delay of the slow fault")
+    parser.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="KIND=RATE",
+        help=f"inject a fault with this probability; KIND is one of {', '.join(FAULT_KINDS)}",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    spec = OrgSpec(
+        seed=args.seed,
+        conversations=args.conversations,
+        history_days=args.history_days,
+        tie_size=args.tie_size,
+    )
+    api = LocalKustomer(
+        spec,
+        port=args.port,
+        org_rpm=args.org_rpm,
+        search_rpm=args.search_rpm,
+        latency_ms=args.latency_ms,
+        other_consumer_rpm=args.other_consumer_rpm,
+        retry_after=args.retry_after,
+        faults=dict(args.fault),
+        slow_seconds=args.slow_seconds,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    api.start()
+    print(f"Local Kustomer API on {api.base_url} (token: {api.token})", flush=True)
+    try:
+        # A timeout keeps the main thread responsive to signals.
+        while not stop.wait(0.5):
+            pass
+    finally:
+        api.stop()
+
+
+if __name__ == "__main__":
+    main()
