@@ -15,9 +15,8 @@ _EXPECTED_ERRORS = (SingerSDKError, SearchTieTooLargeError, OSError, ValueError)
 
 def main() -> None:
     """Run the tap; a failure ends with one line saying why and exit code 1."""
-    command = TapKustomer.cli()
     try:
-        command(standalone_mode=True)
+        TapKustomer.cli(standalone_mode=True)
     except _EXPECTED_ERRORS as exc:
         TapKustomer.logger.error("tap-kustomer failed: %s", _one_line(exc))
         sys.exit(1)

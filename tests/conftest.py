@@ -79,11 +79,13 @@ def catalog_for(config: dict[str, Any], streams: tuple[str, ...] | None) -> dict
 
 @pytest.fixture
 def unpaced(monkeypatch):
-    """In-process runs skip the real budgets: the local API is not Kustomer."""
+    """In-process runs skip the real budgets and 429 pauses: the local API is not Kustomer."""
     monkeypatch.setattr(
         tap_module,
         "Pacer",
-        lambda **_: Pacer(requests_per_minute=10**7, searches_per_minute=10**7),
+        lambda **_: Pacer(
+            requests_per_minute=10**7, searches_per_minute=10**7, sleep=lambda _seconds: None
+        ),
     )
 
 
