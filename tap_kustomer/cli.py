@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from pathlib import Path
 
 from singer_sdk.exceptions import SingerSDKError
 
 from tap_kustomer.search import SearchTieTooLargeError
-from tap_kustomer.tap import TapKustomer
+from tap_kustomer.tap import ConnectionTestError, TapKustomer
 
-_EXPECTED_ERRORS = (SingerSDKError, SearchTieTooLargeError, OSError, ValueError)
+_EXPECTED_ERRORS = (
+    SingerSDKError,
+    SearchTieTooLargeError,
+    ConnectionTestError,
+    OSError,
+    ValueError,
+)
+_FILE_OPTIONS = ("--config", "--state", "--catalog")
 
 
 def main() -> None:
     """Run the tap; a failure ends with one line saying why and exit code 1."""
+    for problem in _input_file_problems(sys.argv[1:]):
+        TapKustomer.logger.error("tap-kustomer failed: %s", problem)
+        sys.exit(1)
     try:
         TapKustomer.cli(standalone_mode=True)
     except _EXPECTED_ERRORS as exc:
@@ -24,6 +36,35 @@ def main() -> None:
         TapKustomer.logger.error("tap-kustomer failed unexpectedly: %s", _one_line(exc))
         TapKustomer.logger.debug("Traceback", exc_info=True)
         sys.exit(1)
+
+
+def _input_file_problems(args: list[str]) -> list[str]:
+    """Input files that are missing or not JSON, named by their option."""
+    problems = []
+    for index, arg in enumerate(args):
+        option, _, value = arg.partition("=")
+        if option not in _FILE_OPTIONS:
+            continue
+        path = value or (args[index + 1] if index + 1 < len(args) else "")
+        if not path or path == "ENV" or _is_stream(path):
+            continue
+        try:
+            with Path(path).open() as file:
+                document = json.load(file)
+        except OSError as exc:
+            problems.append(f"{option} {path}: {exc.strerror}")
+        except ValueError as exc:
+            problems.append(f"{option} {path} is not valid JSON ({exc})")
+        else:
+            if not isinstance(document, dict):
+                problems.append(f"{option} {path} is not a JSON object")
+    return problems
+
+
+def _is_stream(path: str) -> bool:
+    """A pipe or process substitution can be read once only: leave it to the SDK."""
+    target = Path(path)
+    return target.exists() and not target.is_file()
 
 
 def _one_line(exc: BaseException) -> str:

@@ -5,18 +5,38 @@ from __future__ import annotations
 import datetime as dt
 from functools import cached_property
 from importlib import metadata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from singer_sdk import Tap
+from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.tap_base import CliTestOptionValue
 
-from tap_kustomer.client import KustomerClient
+from tap_kustomer.client import AuthenticationError, KustomerAPIError, KustomerClient
 from tap_kustomer.pacing import Pacer
+from tap_kustomer.pii import DROP, HASH, KEEP
 from tap_kustomer.records import parse_timestamp
 from tap_kustomer.streams import STREAM_TYPES
+from tap_kustomer.validation import (
+    InvalidInputError,
+    catalog_problems,
+    settings_problems,
+    state_problems,
+)
 
 if TYPE_CHECKING:
+    from pathlib import PurePath
+
+    import click
+    from singer_sdk.singerlib import Catalog
+    from singer_sdk.singerlib.encoding.base import GenericSingerWriter
+
     from tap_kustomer.streams.base import KustomerStream
+
+
+class ConnectionTestError(RuntimeError):
+    """``--test`` found streams the key cannot read."""
+
 
 try:
     VERSION = metadata.version("tap-kustomer")
@@ -137,6 +157,17 @@ class TapKustomer(Tap):
             description="Retries of a request after 429, 5xx, broken connections or bodies.",
         ),
         th.Property(
+            "pii_mode",
+            th.StringType(allowed_values=[KEEP, HASH, DROP]),
+            default=KEEP,
+            title="Personal data",
+            description=(
+                "keep, hash (SHA-256) or drop the personal fields: message bodies, previews, "
+                "subjects, meta addresses and phone numbers, customer names, emails, phones and "
+                "addresses (see the README)."
+            ),
+        ),
+        th.Property(
             "use_business_time",
             th.BooleanType,
             default=False,
@@ -172,6 +203,81 @@ class TapKustomer(Tap):
             description="agent_states: spacing of the snapshots within one run.",
         ),
     ).to_dict()
+
+    def __init__(  # noqa: PLR0913 - the SDK's own signature
+        self,
+        *,
+        config: dict[str, Any] | PurePath | str | list[PurePath | str] | None = None,
+        catalog: PurePath | str | dict[str, Any] | Catalog | None = None,
+        state: PurePath | str | dict[str, Any] | None = None,
+        parse_env_config: bool = False,
+        validate_config: bool = True,
+        setup_mapper: bool = True,
+        message_writer: GenericSingerWriter[Any, Any] | None = None,
+    ) -> None:
+        """Build the tap; settings, STATE and catalog problems stop it in one line."""
+        names = [stream_type.name for stream_type in STREAM_TYPES]
+        if isinstance(state, dict) and (problems := state_problems(state, names)):
+            # Checked first: the SDK reads the bookmarks while it builds the tap.
+            raise InvalidInputError("; ".join(problems))
+        try:
+            super().__init__(
+                config=config,
+                catalog=catalog,
+                state=state,
+                parse_env_config=parse_env_config,
+                validate_config=validate_config,
+                setup_mapper=setup_mapper,
+                message_writer=message_writer,
+            )
+        except ConfigValidationError as exc:
+            raise InvalidInputError("invalid settings: " + "; ".join(exc.errors)) from None
+        if validate_config:
+            catalog_dict = self.input_catalog.to_dict() if self.input_catalog else None
+            problems = [
+                *settings_problems(self.config, self.now()),
+                *catalog_problems(catalog_dict, names),
+            ]
+            if problems:
+                raise InvalidInputError("; ".join(problems))
+
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """``--test``: check the key per stream instead of syncing a record of each."""
+        if value != CliTestOptionValue.All.value:
+            super().cb_test(ctx, param, value)
+            return
+        config: Any = ctx.params.get("config")
+        tap = cls(config=config.config, parse_env_config=config.parse_env)
+        tap.check_access()
+        ctx.exit()
+
+    def check_access(self) -> None:
+        """Check the key against each selected stream's endpoint, one request each.
+
+        Logs one line per stream, readable or not and why; a wrong token or region
+        stops at once, as it would fail every stream alike.
+        """
+        selected = [stream for stream in self.streams.values() if stream.selected]
+        unreadable = [stream.name for stream in selected if not self._readable(stream)]
+        if unreadable:
+            msg = (
+                f"{len(unreadable)} of {len(selected)} streams are not readable with this key: "
+                f"{', '.join(unreadable)}"
+            )
+            raise ConnectionTestError(msg)
+        self.logger.info("All %d streams are readable with this key", len(selected))
+
+    def _readable(self, stream: Stream) -> bool:
+        try:
+            stream.probe()  # type: ignore[attr-defined]
+        except AuthenticationError:
+            raise
+        except KustomerAPIError as exc:
+            self.logger.error("%-20s NOT readable: %s", stream.name, exc)  # noqa: TRY400
+            return False
+        self.logger.info("%-20s readable", stream.name)
+        return True
 
     def now(self) -> dt.datetime:
         """The current time, UTC."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from singer_sdk import Stream
 
 from tap_kustomer.concurrency import ordered_map
+from tap_kustomer.pii import protect
 from tap_kustomer.progress import Progress
 from tap_kustomer.records import flatten, format_timestamp, parse_timestamp
 from tap_kustomer.search import SearchCheckpoint, SearchScan
@@ -53,6 +54,18 @@ class KustomerStream(Stream):
         """Turn one API object into this stream's record."""
         return flatten(obj)
 
+    def post_process(
+        self,
+        row: dict[str, Any],
+        context: Context | None = None,  # noqa: ARG002
+    ) -> dict[str, Any] | None:
+        """Hash or drop personal fields as ``pii_mode`` says, before the record is written."""
+        return protect(self.name, row, self.config["pii_mode"])
+
+    def probe(self) -> None:
+        """One small request to this stream's endpoint, for ``--test``."""
+        raise NotImplementedError
+
     def progress(self) -> Progress:
         """A progress reporter counting this stream's records and requests."""
         client = self.client
@@ -91,6 +104,10 @@ class ListStream(KustomerStream):
                     seen.add(obj["id"])
                 yield self.to_record(obj)
 
+    def probe(self) -> None:
+        """Read one object of the endpoint."""
+        self.client.get(self.path, {"page": 1, "pageSize": 1, **self.passes[0]})
+
     def objects(self, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """The raw objects of every page of this endpoint."""
         for page in self.client.iter_pages(self.path, params):
@@ -127,6 +144,10 @@ class SearchStream(KustomerStream):
         """Pair each hit with its records; one record per hit by default."""
         for hit in hits:
             yield hit, [self.to_record(hit)]
+
+    def probe(self) -> None:
+        """Search for one object of the stream's context."""
+        self.client.search({"queryContext": self.query_context}, page=1, page_size=1)
 
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
         """The records of every object updated since the stream's checkpoint."""

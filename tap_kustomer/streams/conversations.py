@@ -93,6 +93,12 @@ class ConversationEventsStream(SearchStream):
                 records.append(record)
             yield conversation, records
 
+    def probe(self) -> None:
+        """Search one conversation and read its events."""
+        found = self.client.search({"queryContext": "conversation"}, page=1, page_size=1)
+        for conversation in found.get("data") or []:
+            self.client.get(f"/v1/conversations/{conversation['id']}/events", {"pageSize": 1})
+
     def _events_of(self, conversation: dict[str, Any]) -> list[dict[str, Any]]:
         return conversation_children(self, conversation, "events")
 

@@ -73,6 +73,11 @@ class AgentStatesStream(KustomerStream):
                 self.sleep(wait)
             yield from self._snapshot(self.kustomer.now())
 
+    def probe(self) -> None:
+        """Read one active work session."""
+        params = {"page": 1, "pageSize": 1, "active": "true", "user": "false"}
+        self.client.get(WorkSessionsStream.path, params)
+
     def _snapshot(self, observed_at: dt.datetime) -> Iterator[dict[str, Any]]:
         statuses = self._by_id(RoutingStatusesStream.path)
         queues = self._by_id(QueuesStream.path)
