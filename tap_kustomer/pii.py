@@ -22,6 +22,7 @@ RECORD_FIELDS: dict[str, frozenset[str]] = {
         {
             "name",
             "display_name",
+            "preferred_name",
             "emails",
             "phones",
             "whatsapps",

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     import logging
     from collections.abc import Callable
 
+    from tap_kustomer.client import KustomerClient
+
 LOG_EVERY_SECONDS = 5.0
 
 
@@ -22,20 +24,46 @@ class Progress:
     """Counts one stream's records and reports how far through its range it is.
 
     ``covered`` is the fraction of the stream's range done (0..1) when it is known,
-    so the time left can be estimated from the pace so far.
+    so the time left can be estimated from the pace so far. ``client`` gives the
+    tap-wide request counters; this stream's share is what they grew by meanwhile.
     """
 
     stream: str
     logger: logging.Logger
-    requests: Callable[[], int]
+    client: KustomerClient
     clock: Callable[[], float] = time.monotonic
     records: int = 0
     _started: float = field(init=False)
     _last_log: float = field(init=False)
+    _baseline: tuple[int, int, int] = field(init=False)
 
     def __post_init__(self) -> None:
-        """Start the stream's clock."""
+        """Start the stream's clock and counters."""
         self._started = self._last_log = self.clock()
+        self._baseline = self._counters()
+
+    def _counters(self) -> tuple[int, int, int]:
+        client = self.client
+        return client.request_count, client.retries, client.rate_limited
+
+    def requests(self) -> int:
+        """Requests this stream has sent so far, retries included."""
+        return self._counters()[0] - self._baseline[0]
+
+    def summary(self) -> None:
+        """Log the stream's totals: records, requests, retries, 429s, elapsed."""
+        requests, retries, rate_limited = (
+            now - before for now, before in zip(self._counters(), self._baseline, strict=True)
+        )
+        self.logger.info(
+            "%s summary: %d records, %d requests, %d retries, %d rate-limited (429), %.1f s",
+            self.stream,
+            self.records,
+            requests,
+            retries,
+            rate_limited,
+            self.clock() - self._started,
+        )
 
     def record(self) -> None:
         """Count one record written."""

@@ -226,6 +226,7 @@ CUSTOMERS = stream_schema(
     **DELETION,
     name=STRING,
     display_name=STRING,
+    preferred_name=STRING,
     display_color=STRING,
     display_icon=STRING,
     external_id=STRING,

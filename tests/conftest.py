@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,16 +66,20 @@ class SyncResult:
         return result
 
 
-def catalog_for(config: dict[str, Any], streams: tuple[str, ...] | None) -> dict[str, Any] | None:
-    """A catalog selecting only ``streams`` (None: the default, all streams)."""
-    if streams is None:
-        return None
-    catalog = TapKustomer(config=config, validate_config=False).catalog_dict
+def select_streams(catalog: dict[str, Any], streams: Collection[str]) -> dict[str, Any]:
+    """Mark exactly ``streams`` selected in a discovered catalog, in place."""
     for entry in catalog["streams"]:
         for item in entry["metadata"]:
             if item["breadcrumb"] == []:
                 item["metadata"]["selected"] = entry["tap_stream_id"] in streams
     return catalog
+
+
+def catalog_for(config: dict[str, Any], streams: tuple[str, ...] | None) -> dict[str, Any] | None:
+    """A catalog selecting only ``streams`` (None: the default, all streams)."""
+    if streams is None:
+        return None
+    return select_streams(TapKustomer(config=config, validate_config=False).catalog_dict, streams)
 
 
 @pytest.fixture
@@ -101,6 +106,42 @@ def run_tap(
     with contextlib.redirect_stdout(buffer):
         tap.sync_all()
     return SyncResult.parse(buffer.getvalue())
+
+
+def run_tap_resuming(
+    config: dict[str, Any], *, streams: tuple[str, ...] | None = None, max_runs: int = 10
+) -> tuple[dict[str, dict[str, dict[str, Any]]], list[str]]:
+    """Sync, and after each run that gives up, run again from its last STATE.
+
+    Returns the latest record per id of every stream, across the runs, and the
+    one-line reasons of the runs that gave up.
+    """
+    latest: dict[str, dict[str, dict[str, Any]]] = {}
+    state: dict[str, Any] | None = None
+    gave_up: list[str] = []
+    for _ in range(max_runs):
+        tap = TapKustomer(config=config, state=state, catalog=catalog_for(config, streams))
+        buffer = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(buffer):
+                tap.sync_all()
+        except Exception as exc:
+            gave_up.append(f"{type(exc).__name__}: {exc}")
+            finished = False
+        else:
+            finished = True
+        result = SyncResult.parse(buffer.getvalue())
+        for stream, records in result.records.items():
+            by_id = latest.setdefault(stream, {})
+            for record in records:
+                by_id[record.get("id") or (record.get("user_id"), record.get("observed_at"))] = (
+                    record
+                )
+        state = result.states[-1] if result.states else state
+        if finished:
+            return latest, gave_up
+    msg = f"no complete run in {max_runs} tries: {gave_up}"
+    raise AssertionError(msg)
 
 
 def run_cli(

@@ -66,11 +66,17 @@ class KustomerStream(Stream):
         """One small request to this stream's endpoint, for ``--test``."""
         raise NotImplementedError
 
-    def progress(self) -> Progress:
-        """A progress reporter counting this stream's records and requests."""
-        client = self.client
-        first = client.request_count
-        return Progress(self.name, self.logger, lambda: client.request_count - first)
+    def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
+        """Records of the stream, counted, with a summary line at the end."""
+        progress = Progress(self.name, self.logger, self.client)
+        for record in self.records(context, progress):
+            progress.record()
+            yield record
+        progress.summary()
+
+    def records(self, context: Context | None, progress: Progress) -> Iterator[dict[str, Any]]:
+        """The stream's records; ``progress`` takes its position reports."""
+        raise NotImplementedError
 
     def concurrent(
         self,
@@ -93,7 +99,11 @@ class ListStream(KustomerStream):
     # default), so both "as the API defaults" and "deleted only" are read.
     passes: ClassVar[tuple[dict[str, str], ...]] = ({},)
 
-    def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:  # noqa: ARG002
+    def records(
+        self,
+        context: Context | None,  # noqa: ARG002
+        progress: Progress,  # noqa: ARG002
+    ) -> Iterator[dict[str, Any]]:
         """Every object of the endpoint, once."""
         seen: set[str] | None = set() if len(self.passes) > 1 else None
         for filters in self.passes:
@@ -149,10 +159,9 @@ class SearchStream(KustomerStream):
         """Search for one object of the stream's context."""
         self.client.search({"queryContext": self.query_context}, page=1, page_size=1)
 
-    def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
+    def records(self, context: Context | None, progress: Progress) -> Iterator[dict[str, Any]]:
         """The records of every object updated since the stream's checkpoint."""
         state = self.get_context_state(context)
-        progress = self.progress()
         boundary = self._history_boundary(state)
         start = self._start_checkpoint(state, boundary)
         scan = SearchScan(
@@ -174,11 +183,10 @@ class SearchStream(KustomerStream):
             covered = (reached - start.resume_from).total_seconds() / span if span > 0 else None
             progress.report("search", reached, covered)
 
-        yield from _emit(self.records_for_hits(scan.hits()), searched, progress, report)
+        yield from _emit(self.records_for_hits(scan.hits()), searched, report)
         _store_checkpoint(state, scan.checkpoint)
         if boundary is not None:
             yield from self._history(state, boundary, progress)
-        progress.report("done", force=True)
 
     def _history_boundary(self, state: dict[str, Any]) -> dt.datetime | None:
         """Where the history pass hands over to search; None when no pass is due."""
@@ -253,7 +261,7 @@ class SearchStream(KustomerStream):
             def report(_hit: object, at: dt.datetime = reached, done: float = covered) -> None:
                 progress.report("history", at, done)
 
-            yield from _emit(self.records_for_hits(iter(hits)), read, progress, report)
+            yield from _emit(self.records_for_hits(iter(hits)), read, report)
             if reached < start_date:
                 break
             page = next_page
@@ -295,7 +303,6 @@ def created_at(object_id: str) -> dt.datetime:
 def _emit(
     pairs: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]],
     done: Callable[[dict[str, Any]], None],
-    progress: Progress,
     report: Callable[[dict[str, Any]], None],
 ) -> Iterator[dict[str, Any]]:
     """Yield each hit's records, calling ``done(hit)`` just before its last one.
@@ -310,7 +317,6 @@ def _emit(
         for index, record in enumerate(records):
             if index == last:
                 done(hit)
-            progress.record()
             yield record
         report(hit)
 

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context
 
+    from tap_kustomer.progress import Progress
+
 
 class WorkSessionsStream(ListStream):
     """Every user's work sessions, past and active (``user=false``: all users)."""
@@ -63,15 +65,22 @@ class AgentStatesStream(KustomerStream):
     monotonic: Callable[[], float] = staticmethod(time.monotonic)
     sleep: Callable[[float], None] = staticmethod(time.sleep)
 
-    def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:  # noqa: ARG002
+    def records(
+        self,
+        context: Context | None,  # noqa: ARG002
+        progress: Progress,
+    ) -> Iterator[dict[str, Any]]:
         """Every snapshot's agent states."""
         interval = self.config["agent_states_interval_seconds"]
         first = self.monotonic()
-        for index in range(self.config["agent_states_snapshots"]):
+        snapshots = self.config["agent_states_snapshots"]
+        for index in range(snapshots):
             wait = first + index * interval - self.monotonic()
             if wait > 0:
                 self.sleep(wait)
-            yield from self._snapshot(self.kustomer.now())
+            observed_at = self.kustomer.now()
+            yield from self._snapshot(observed_at)
+            progress.report("snapshot", observed_at, (index + 1) / snapshots, force=True)
 
     def probe(self) -> None:
         """Read one active work session."""

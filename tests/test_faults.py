@@ -1,0 +1,178 @@
+"""The fault suite: every fault the network and the API produce, alone and mixed.
+
+For each, the data set at the end (after reruns from STATE where a run gives up)
+equals the seeded truth: 0 missing, 0 stale.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import (
+    ALL_STREAMS,
+    ENDPOINT_STREAMS,
+    run_cli,
+    run_tap_resuming,
+    select_streams,
+    write_json,
+)
+from kustomer_api import LocalKustomer, OrgSpec
+
+import tap_kustomer.client as client_module
+
+FAULT_KINDS = ("500", "502", "503", "reset", "truncate", "slow", "429", "timed_out")
+REPORT: dict[str, dict[str, int]] = {}
+
+
+@pytest.fixture(scope="module")
+def api():
+    # 2.7 years of history, so the list pass past the search horizon meets faults too.
+    spec = OrgSpec(seed=13, conversations=150, history_days=1000)
+    with LocalKustomer(spec, org_rpm=10**7, search_rpm=10**7, slow_seconds=1.5) as server:
+        yield server
+
+
+@pytest.fixture
+def quick_backoff(monkeypatch, unpaced):
+    monkeypatch.setattr(client_module, "_BACKOFF_CAP_SECONDS", 0.01)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def print_report():
+    yield
+    injected: dict[str, int] = {}
+    checked = 0
+    for counts in REPORT.values():
+        checked += counts.pop("records checked")
+        for kind, count in counts.items():
+            injected[kind] = injected.get(kind, 0) + count
+    print(
+        f"\nfault suite: injected {json.dumps(injected, sort_keys=True)}; {checked} records checked"
+    )
+
+
+def visible_truth(api, stream: str) -> dict[str, str]:
+    """What a client can read: soft-deleted conversations older than the search
+    horizon are listed nowhere (see test_backfill), nor are customers older than it."""
+    import datetime as dt
+
+    horizon = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=730)).isoformat()
+    hidden = {
+        c["id"]
+        for c in api.org.truth("conversations")
+        if c["attributes"].get("deleted") and c["attributes"]["updatedAt"] < horizon
+    }
+    source = "conversations" if stream == "tickets" else stream
+    rows = api.org.truth(source)
+    if stream == "conversation_events":
+        return {
+            e["id"]: e["attributes"]["updatedAt"]
+            for e in rows
+            if e["relationships"]["conversation"]["data"]["id"] not in hidden
+        }
+    if stream == "customers":
+        rows = [c for c in rows if c["attributes"]["updatedAt"] >= horizon]
+    return {o["id"]: o["attributes"]["updatedAt"] for o in rows if o["id"] not in hidden}
+
+
+def assert_matches_truth(api, latest, label):
+    checked = 0
+    for stream in (*ENDPOINT_STREAMS, "tickets"):
+        expected = visible_truth(api, stream)
+        got = {i: r["updated_at"] for i, r in latest.get(stream, {}).items()}
+        missing = expected.keys() - got.keys()
+        stale = {i for i in expected.keys() & got.keys() if expected[i] != got[i]}
+        assert not missing, f"{label}: {stream} misses {len(missing)}"
+        assert not stale, f"{label}: {stream} has {len(stale)} stale"
+        checked += len(expected)
+    active = {
+        s["relationships"]["user"]["data"]["id"]
+        for s in api.org.truth("work_sessions")
+        if s["attributes"]["active"]
+    }
+    assert {key[0] for key in latest["agent_states"]} == active, label
+    return checked
+
+
+def run_with_faults(api, faults, label, **knobs):
+    api.reset_stats()
+    api.configure(faults=faults, **knobs)
+    config = {
+        "api_token": api.token,
+        "api_url": api.base_url,
+        "start_date": "2020-01-01T00:00:00Z",
+        "request_timeout_seconds": 1,
+        "max_retries": 3,
+    }
+    try:
+        latest, gave_up = run_tap_resuming(config, streams=ALL_STREAMS)
+    finally:
+        api.configure(faults={}, mutate_during_search=0)
+    injected = dict(api.stats()["faults"])
+    if knobs.get("mutate_during_search"):
+        injected["updated mid-scan"] = api.stats()["search_mutations"]
+        # The last run's own mid-scan changes are the next run's to pick up.
+        more, _ = run_tap_resuming({**config}, streams=ALL_STREAMS)
+        for stream, records in more.items():
+            latest.setdefault(stream, {}).update(records)
+    REPORT[label] = {**injected, "records checked": assert_matches_truth(api, latest, label)}
+    return injected, gave_up
+
+
+@pytest.mark.parametrize("kind", FAULT_KINDS)
+def test_each_fault_alone_loses_nothing(api, quick_backoff, kind):
+    rate = 0.04 if kind == "slow" else 0.12
+    injected, _ = run_with_faults(api, {kind: rate}, kind)
+    assert injected.get(kind, 0) > 0
+
+
+def test_records_updated_while_the_sync_pages_are_not_lost_or_stale(api, quick_backoff):
+    injected, _ = run_with_faults(api, {}, "mutate", mutate_during_search=1)
+    assert injected["updated mid-scan"] > 0
+
+
+def test_all_faults_mixed_lose_nothing(api, quick_backoff):
+    faults = dict.fromkeys(FAULT_KINDS, 0.02)
+    faults["slow"] = 0.01
+    injected, _ = run_with_faults(api, faults, "mixed", mutate_during_search=3)
+    assert len([k for k in FAULT_KINDS if injected.get(k)]) >= 5
+
+
+def test_a_storm_makes_the_run_give_up_in_one_line_and_its_state_resumes(api, tmp_path):
+    config = {
+        "api_token": api.token,
+        "api_url": api.base_url,
+        "start_date": "2020-01-01T00:00:00Z",
+        "max_retries": 1,
+        "max_requests_per_minute": 2000,
+        "max_search_requests_per_minute": 100,
+    }
+    config_path = write_json(tmp_path / "config.json", config)
+    catalog = json.loads(run_cli(["--config", str(config_path), "--discover"]).stdout)
+    select_streams(catalog, {"conversations", "messages"})
+    catalog_path = write_json(tmp_path / "catalog.json", catalog)
+    api.configure(faults={"503": 0.5})
+    try:
+        failed = run_cli(["--config", str(config_path), "--catalog", str(catalog_path)])
+    finally:
+        api.configure(faults={})
+    assert failed.returncode == 1
+    lines = [line for line in failed.stderr.splitlines() if "tap-kustomer failed" in line]
+    assert len(lines) == 1
+    assert "503" in lines[0]
+    assert "Traceback" not in failed.stderr
+    states = [json.loads(line)["value"] for line in failed.stdout.splitlines() if '"STATE"' in line]
+    state_path = write_json(tmp_path / "state.json", states[-1] if states else {})
+    resumed = run_cli(
+        ["--config", str(config_path), "--catalog", str(catalog_path), "--state", str(state_path)]
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    emitted = {}
+    for output in (failed.stdout, resumed.stdout):
+        for line in output.splitlines():
+            message = json.loads(line)
+            if message["type"] == "RECORD":
+                emitted.setdefault(message["stream"], set()).add(message["record"]["id"])
+    for stream in ("conversations", "messages"):
+        assert emitted[stream] == set(visible_truth(api, stream)), stream
