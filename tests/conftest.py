@@ -6,8 +6,10 @@ import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,6 +160,84 @@ def run_cli(
         check=False,
         cwd=ROOT,
     )
+
+
+def cli_config(api: Any, tmp_path: Path, **extra: Any) -> Path:
+    """A config file for the local API at the tap's largest budgets."""
+    return write_json(
+        tmp_path / "config.json",
+        {
+            "api_token": api.token,
+            "api_url": api.base_url,
+            "max_requests_per_minute": 2000,
+            "max_search_requests_per_minute": 100,
+            **extra,
+        },
+    )
+
+
+def selected_catalog(tmp_path, config_path, streams):
+    discovered = subprocess.run(
+        [sys.executable, "-m", "tap_kustomer", "--config", str(config_path), "--discover"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    return write_json(tmp_path / "catalog.json", select_streams(json.loads(discovered), streams))
+
+
+def last_state(output: str) -> dict | None:
+    state = None
+    for line in output.splitlines():
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # the line SIGKILL cut in half
+        if message.get("type") == "STATE":
+            state = message["value"]
+    return state
+
+
+def run_killed_repeatedly(tmp_path, config_path, catalog_path, kill_after_seconds):
+    """Run, SIGKILL after each delay, resume from the last STATE; then run to the end."""
+    records: dict[str, set[str]] = {}
+    state = None
+    for attempt, delay in enumerate([*kill_after_seconds, None]):
+        args = [
+            sys.executable,
+            "-m",
+            "tap_kustomer",
+            "--config",
+            str(config_path),
+            "--catalog",
+            str(catalog_path),
+        ]
+        if state is not None:
+            args += ["--state", str(write_json(tmp_path / f"state{attempt}.json", state))]
+        out_path = tmp_path / f"out{attempt}.jsonl"
+        with out_path.open("w") as out:
+            process = subprocess.Popen(args, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)
+            if delay is None:
+                assert process.wait(timeout=600) == 0
+            else:
+                time.sleep(delay)
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+        output = out_path.read_text()
+        state = last_state(output) or state
+        for stream, rows in SyncResult.parse("\n".join(_whole_lines(output))).records.items():
+            records.setdefault(stream, set()).update(r.get("id") or r["user_id"] for r in rows)
+    return records
+
+
+def _whole_lines(output: str):
+    for line in output.splitlines():
+        try:
+            json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        yield line
 
 
 def write_json(path: Path, value: Any) -> Path:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from conftest import ROOT, SyncResult, run_tap, write_json
+from conftest import cli_config, run_killed_repeatedly, run_tap, selected_catalog
 from kustomer_api import LocalKustomer, OrgSpec
 
 from tap_kustomer.records import parse_timestamp
@@ -99,93 +95,10 @@ def test_a_later_full_run_does_not_read_history_again(five_years, unpaced):
     assert five_years.stats()["requests"] == 1
 
 
-def cli_config(api, tmp_path, **extra):
-    return write_json(
-        tmp_path / "config.json",
-        {
-            "api_token": api.token,
-            "api_url": api.base_url,
-            "start_date": start_date_for(api),
-            "max_requests_per_minute": 2000,
-            "max_search_requests_per_minute": 100,
-            **extra,
-        },
-    )
-
-
-def selected_catalog(tmp_path, config_path, streams):
-    discovered = subprocess.run(
-        [sys.executable, "-m", "tap_kustomer", "--config", str(config_path), "--discover"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
-    catalog = json.loads(discovered)
-    for entry in catalog["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return write_json(tmp_path / "catalog.json", catalog)
-
-
-def last_state(output: str) -> dict | None:
-    state = None
-    for line in output.splitlines():
-        try:
-            message = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # the line SIGKILL cut in half
-        if message.get("type") == "STATE":
-            state = message["value"]
-    return state
-
-
-def run_killed_repeatedly(tmp_path, config_path, catalog_path, kill_after_seconds):
-    """Run, SIGKILL after each delay, resume from the last STATE; then run to the end."""
-    records: dict[str, set[str]] = {}
-    state = None
-    for attempt, delay in enumerate([*kill_after_seconds, None]):
-        args = [
-            sys.executable,
-            "-m",
-            "tap_kustomer",
-            "--config",
-            str(config_path),
-            "--catalog",
-            str(catalog_path),
-        ]
-        if state is not None:
-            args += ["--state", str(write_json(tmp_path / f"state{attempt}.json", state))]
-        out_path = tmp_path / f"out{attempt}.jsonl"
-        with out_path.open("w") as out:
-            process = subprocess.Popen(args, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)
-            if delay is None:
-                assert process.wait(timeout=600) == 0
-            else:
-                time.sleep(delay)
-                process.send_signal(signal.SIGKILL)
-                process.wait()
-        output = out_path.read_text()
-        state = last_state(output) or state
-        for stream, rows in SyncResult.parse("\n".join(_whole_lines(output))).records.items():
-            records.setdefault(stream, set()).update(r["id"] for r in rows)
-    return records
-
-
-def _whole_lines(output: str):
-    for line in output.splitlines():
-        try:
-            json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        yield line
-
-
 def test_a_backfill_killed_at_random_points_resumes_without_losing_a_record(tmp_path):
     spec = OrgSpec(seed=23, conversations=250, history_days=5 * 365)
     with LocalKustomer(spec) as api:
-        config_path = cli_config(api, tmp_path)
+        config_path = cli_config(api, tmp_path, start_date=start_date_for(api))
         catalog_path = selected_catalog(tmp_path, config_path, HISTORY_STREAMS)
         delays = [random.Random(7).uniform(1.5, 6.0) for _ in range(4)]
         records = run_killed_repeatedly(tmp_path, config_path, catalog_path, delays)
