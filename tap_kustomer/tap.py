@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from functools import cached_property
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_kustomer.client import AuthenticationError, KustomerAPIError, KustomerClient
@@ -38,8 +39,9 @@ class ConnectionTestError(RuntimeError):
     """``--test`` found streams the key cannot read."""
 
 
+DISTRIBUTION = "wfm-labs-tap-kustomer"
 try:
-    VERSION = metadata.version("tap-kustomer")
+    VERSION = metadata.version(DISTRIBUTION)
 except metadata.PackageNotFoundError:  # running from a source tree
     VERSION = "0.0.0"
 
@@ -53,7 +55,18 @@ class TapKustomer(Tap):
     """Singer tap for the Kustomer API."""
 
     name = "tap-kustomer"
-    package_name = "tap-kustomer"
+    package_name = DISTRIBUTION
+    # Only what is built and tested: no BATCH messages and no ACTIVATE_VERSION.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        TapCapabilities.TEST,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -197,7 +210,7 @@ class TapKustomer(Tap):
         ),
         th.Property(
             "agent_states_interval_seconds",
-            th.NumberType(minimum=1, maximum=3600),
+            th.IntegerType(minimum=1, maximum=3600),
             default=15,
             title="Seconds between agent-state snapshots",
             description="agent_states: spacing of the snapshots within one run.",

@@ -267,6 +267,7 @@ class SearchStream(KustomerStream):
             page = next_page
         state["history_done"] = True
         state.pop("history_page", None)
+        state.pop("history_before", None)
 
     def _history_page(self, path: str, page: int) -> list[dict[str, Any]]:
         params = {"page": page, "pageSize": HISTORY_PAGE_SIZE, "sort": "desc"}
