@@ -23,6 +23,7 @@ OUTPUT = ROOT / "hub" / "tap-kustomer" / f"{VARIANT}.yml"
 # The SDK's built-in settings worth listing, last; BATCH and faker are not offered.
 BUILT_INS = ("stream_maps", "stream_map_config", "flattening_enabled", "flattening_max_depth")
 NOT_OFFERED = ("faker_config", "batch_config", "flattening_max_key_length", "flattening_separator")
+KINDS = {"integer": "integer", "boolean": "boolean", "object": "object", "array": "array"}
 HEADER = {
     "name": "tap-kustomer",
     "variant": VARIANT,
@@ -52,17 +53,10 @@ def setting(name: str, schema: dict[str, Any], required: bool) -> dict[str, Any]
         entry.update(kind="options", options=[{"label": v, "value": v} for v in schema["enum"]])
     elif schema.get("format") == "date-time":
         entry["kind"] = "date_iso8601"
-    elif "integer" in types:
-        entry["kind"] = "integer"
-    elif "boolean" in types:
-        entry["kind"] = "boolean"
-    elif "object" in types:
-        entry["kind"] = "object"
-    elif "array" in types:
-        entry["kind"] = "array"
     else:
-        entry["kind"] = "string"
-    if "default" in schema and not name.startswith("user_agent"):
+        entry["kind"] = next((KINDS[t] for t in types if t in KINDS), "string")
+    # The user agent's default names the installed version: not a Hub default.
+    if "default" in schema and name != "user_agent":
         entry["value"] = schema["default"]
     if schema.get("description"):
         entry["description"] = schema["description"]
@@ -107,7 +101,7 @@ def main() -> None:
             sys.exit(f"{OUTPUT.relative_to(ROOT)} is stale: run python scripts/hub_definition.py")
         return
     OUTPUT.write_text(text)
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")  # noqa: T201
+    print(f"wrote {OUTPUT.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,11 @@ def test_ordered_map_raises_an_error_at_its_turn():
         return n
 
     seen = []
-    with pytest.raises(ValueError, match="7"):
+
+    def consume():
         for item, _ in ordered_map(fail_on_seven, range(20), workers=3):
             seen.append(item)
+
+    with pytest.raises(ValueError, match="7"):
+        consume()
     assert seen == list(range(7))
