@@ -48,34 +48,32 @@ ORG_TIMESTAMPS: dict[str, Schema] = {
 }
 DELETION: dict[str, Schema] = {"deleted": BOOLEAN, "deleted_at": DATETIME, "deleted_by_id": STRING}
 
+# Who acted and who was assigned, as Kustomer stamps it on message summaries and metrics.
+ATTRIBUTION: dict[str, Schema] = {
+    "createdAt": DATETIME,
+    "createdBy": STRING,
+    "createdByTeams": ID_LIST,
+    "assignedTeams": ID_LIST,
+    "assignedUsers": ID_LIST,
+}
 MESSAGE_SUMMARY: Schema = obj(
+    **ATTRIBUTION,
     id=STRING,
     sentAt=DATETIME,
-    createdAt=DATETIME,
     channel=STRING,
     directionType=STRING,
-    createdBy=STRING,
-    createdByTeams=ID_LIST,
     meta=OPEN_OBJECT,
 )
 RESPONSE_METRIC: Schema = obj(
+    **ATTRIBUTION,
     id=STRING,
-    createdAt=DATETIME,
     sentAt=DATETIME,
-    createdBy=STRING,
-    createdByTeams=ID_LIST,
-    assignedTeams=ID_LIST,
-    assignedUsers=ID_LIST,
     time=NUMBER,
     businessTime=NUMBER,
     responseTime=NUMBER,
 )
 DONE_METRIC: Schema = obj(
-    createdAt=DATETIME,
-    createdBy=STRING,
-    createdByTeams=ID_LIST,
-    assignedTeams=ID_LIST,
-    assignedUsers=ID_LIST,
+    **ATTRIBUTION,
     time=NUMBER,
     businessTime=NUMBER,
     messageCount=INTEGER,

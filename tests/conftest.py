@@ -16,25 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kustomer_api.seed import STREAMS
 
 import tap_kustomer.tap as tap_module
 from tap_kustomer.pacing import Pacer
 from tap_kustomer.tap import TapKustomer
 
 ROOT = Path(__file__).resolve().parent.parent
-ENDPOINT_STREAMS = (
-    "conversations",
-    "messages",
-    "conversation_events",
-    "customers",
-    "work_sessions",
-    "routing_statuses",
-    "queues",
-    "assistants",
-    "tags",
-    "teams",
-    "users",
-)
+# The streams with a seeded truth of their own, in the local API's order.
+ENDPOINT_STREAMS = STREAMS
 ALL_STREAMS = (*ENDPOINT_STREAMS, "tickets", "agent_states")
 
 
@@ -238,6 +228,21 @@ def _whole_lines(output: str):
         except json.JSONDecodeError:
             continue
         yield line
+
+
+def meltano_env(api: Any, work: Path, **extra: str) -> dict[str, str]:
+    """Environment for a Meltano run from the local API, with its own state database."""
+    return {
+        **os.environ,
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "MELTANO_DATABASE_URI": f"sqlite:///{work / 'meltano.db'}",
+        "TAP_KUSTOMER_API_URL": api.base_url,
+        "TAP_KUSTOMER_API_TOKEN": api.token,
+        "TAP_KUSTOMER_START_DATE": "2020-01-01T00:00:00Z",
+        "TAP_KUSTOMER_MAX_REQUESTS_PER_MINUTE": "2000",
+        "TAP_KUSTOMER_MAX_SEARCH_REQUESTS_PER_MINUTE": "100",
+        **extra,
+    }
 
 
 def write_json(path: Path, value: Any) -> Path:

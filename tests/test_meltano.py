@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ENDPOINT_STREAMS, ROOT
+from conftest import ENDPOINT_STREAMS, ROOT, meltano_env
 from kustomer_api import LocalKustomer, OrgSpec
 
 MELTANO = Path(sys.executable).parent / "meltano"
@@ -24,19 +23,13 @@ def api():
 @pytest.fixture(scope="module")
 def meltano(api, tmp_path_factory):
     work = tmp_path_factory.mktemp("meltano")
-    env = {
-        **os.environ,
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_DATABASE_URI": f"sqlite:///{work / 'meltano.db'}",
-        "TAP_KUSTOMER_API_URL": api.base_url,
-        "TAP_KUSTOMER_API_TOKEN": api.token,
-        "TAP_KUSTOMER_START_DATE": "2020-01-01T00:00:00Z",
-        "TAP_KUSTOMER_MAX_REQUESTS_PER_MINUTE": "2000",
-        "TAP_KUSTOMER_MAX_SEARCH_REQUESTS_PER_MINUTE": "100",
-        "TAP_KUSTOMER__AGENT_STATES_AGENT_STATES_INTERVAL_SECONDS": "1",
-        "TARGET_JSONL_DESTINATION_PATH": str(work / "jsonl"),
-        "TARGET_DUCKDB_FILEPATH": str(work / "warehouse.duckdb"),
-    }
+    env = meltano_env(
+        api,
+        work,
+        TAP_KUSTOMER__AGENT_STATES_AGENT_STATES_INTERVAL_SECONDS="1",
+        TARGET_JSONL_DESTINATION_PATH=str(work / "jsonl"),
+        TARGET_DUCKDB_FILEPATH=str(work / "warehouse.duckdb"),
+    )
     (work / "jsonl").mkdir()
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import ENDPOINT_STREAMS, ROOT
+from conftest import ENDPOINT_STREAMS, ROOT, meltano_env
 from kustomer_api import LocalKustomer, OrgSpec
 
 MELTANO = Path(sys.executable).parent / "meltano"
@@ -93,18 +93,12 @@ def psql(port: int, query: str) -> list[list[str]]:
 
 def test_meltano_run_into_postgres_loads_every_row_with_keys_and_types(postgres, tmp_path):
     with LocalKustomer(OrgSpec(seed=37, conversations=120, history_days=600)) as api:
-        env = {
-            **os.environ,
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
-            "TAP_KUSTOMER_API_URL": api.base_url,
-            "TAP_KUSTOMER_API_TOKEN": api.token,
-            "TAP_KUSTOMER_START_DATE": "2020-01-01T00:00:00Z",
-            "TAP_KUSTOMER_MAX_REQUESTS_PER_MINUTE": "2000",
-            "TAP_KUSTOMER_MAX_SEARCH_REQUESTS_PER_MINUTE": "100",
-            "TARGET_POSTGRES_PORT": str(postgres),
-            "TARGET_POSTGRES_PASSWORD": "unused-with-trust-auth",
-        }
+        env = meltano_env(
+            api,
+            tmp_path,
+            TARGET_POSTGRES_PORT=str(postgres),
+            TARGET_POSTGRES_PASSWORD="unused-with-trust-auth",
+        )
 
         def meltano(*args):
             return subprocess.run(
