@@ -14,6 +14,7 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_kustomer.client import AuthenticationError, KustomerAPIError, KustomerClient
+from tap_kustomer.output import SingerWriter
 from tap_kustomer.pacing import Pacer
 from tap_kustomer.pii import DROP, HASH, KEEP
 from tap_kustomer.records import parse_timestamp
@@ -56,6 +57,7 @@ class TapKustomer(Tap):
 
     name = "tap-kustomer"
     package_name = DISTRIBUTION
+    message_writer_class = SingerWriter
     # Only what is built and tested: no BATCH messages and no ACTIVATE_VERSION.
     capabilities: ClassVar[list[CapabilitiesEnum]] = [
         TapCapabilities.CATALOG,

@@ -86,6 +86,17 @@ def unpaced(monkeypatch):
     )
 
 
+def captured_stdout() -> io.TextIOWrapper:
+    """A stand-in for stdout: the tap writes bytes to ``sys.stdout.buffer``."""
+    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+
+
+def written(stdout: io.TextIOWrapper) -> str:
+    """Everything written to a ``captured_stdout``."""
+    stdout.flush()
+    return stdout.buffer.getvalue().decode()  # type: ignore[attr-defined]
+
+
 def run_tap(
     config: dict[str, Any],
     *,
@@ -94,10 +105,10 @@ def run_tap(
 ) -> SyncResult:
     """Sync in-process and parse the Singer messages written to stdout."""
     tap = TapKustomer(config=config, state=state, catalog=catalog_for(config, streams))
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
+    stdout = captured_stdout()
+    with contextlib.redirect_stdout(stdout):
         tap.sync_all()
-    return SyncResult.parse(buffer.getvalue())
+    return SyncResult.parse(written(stdout))
 
 
 def run_tap_resuming(
@@ -113,16 +124,16 @@ def run_tap_resuming(
     gave_up: list[str] = []
     for _ in range(max_runs):
         tap = TapKustomer(config=config, state=state, catalog=catalog_for(config, streams))
-        buffer = io.StringIO()
+        stdout = captured_stdout()
         try:
-            with contextlib.redirect_stdout(buffer):
+            with contextlib.redirect_stdout(stdout):
                 tap.sync_all()
         except Exception as exc:
             gave_up.append(f"{type(exc).__name__}: {exc}")
             finished = False
         else:
             finished = True
-        result = SyncResult.parse(buffer.getvalue())
+        result = SyncResult.parse(written(stdout))
         for stream, records in result.records.items():
             by_id = latest.setdefault(stream, {})
             for record in records:

@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_kustomer.concurrency import ordered_map
 from tap_kustomer.pii import protect
@@ -39,11 +40,17 @@ class KustomerStream(Stream):
 
     primary_keys: ClassVar[tuple[str, ...]] = ("id",)
     record_schema: ClassVar[dict[str, Any]]
+    # Records come straight from JSON: no value needs converting. Fields the schema
+    # lacks are dropped in post_process with one comprehension instead of the SDK's
+    # per-field conformance, a third of the tap's CPU time otherwise.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, tap: TapKustomer) -> None:
         """Attach the stream to the tap and its schema."""
         super().__init__(tap=tap, schema=self.record_schema)
         self.kustomer = tap
+        self._fields = frozenset(self.record_schema["properties"])
+        self._unknown_fields: set[str] = set()
 
     @property
     def client(self) -> KustomerClient:
@@ -59,7 +66,14 @@ class KustomerStream(Stream):
         row: dict[str, Any],
         context: Context | None = None,  # noqa: ARG002
     ) -> dict[str, Any] | None:
-        """Hash or drop personal fields as ``pii_mode`` says, before the record is written."""
+        """Keep the schema's fields and hash or drop personal ones as ``pii_mode`` says."""
+        unknown = row.keys() - self._fields
+        if unknown:
+            if not unknown <= self._unknown_fields:
+                # New API fields: named once, then dropped until the schema has them.
+                self._unknown_fields |= unknown
+                self.logger.warning("Fields not in the schema, dropped: %s", sorted(unknown))
+            row = {key: value for key, value in row.items() if key in self._fields}
         return protect(self.name, row, self.config["pii_mode"])
 
     def probe(self) -> None:
