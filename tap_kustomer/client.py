@@ -175,7 +175,7 @@ class KustomerClient:
     def _check_status(self, method: str, path: str, response: requests.Response) -> None:
         status = response.status_code
         rate_limited = status == requests.codes.too_many_requests
-        self._pacer.observe(response.headers, rate_limited=rate_limited)
+        self._pacer.observe(response.headers, rate_limited=rate_limited, search=path == SEARCH_PATH)
         if status < requests.codes.bad_request:
             return
         where = f"{method} {path}"

@@ -88,9 +88,11 @@ class Pacer:
         self._lock = threading.Lock()
         self._next_request = 0.0
         self._next_search = 0.0
-        # Extra spacing asked for by the server's remaining budget, and a hard stop
-        # until a reset after a 429.
+        # Extra spacing asked for by the server's remaining budget (what a search's
+        # headers say may be the search budget's, so it spaces searches only), and a
+        # hard stop until a reset after a 429.
         self._server_interval = 0.0
+        self._server_search_interval = 0.0
         self._paused_until = 0.0
         self.waited_seconds = 0.0
 
@@ -101,14 +103,16 @@ class Pacer:
             slot = max(now, self._next_request, self._paused_until)
             if search:
                 slot = max(slot, self._next_search)
-                self._next_search = slot + self._search_interval
+                self._next_search = slot + max(self._search_interval, self._server_search_interval)
             self._next_request = slot + max(self._interval, self._server_interval)
             wait = slot - now
             self.waited_seconds += wait
         if wait > 0:
             self._sleep(wait)
 
-    def observe(self, headers: Mapping[str, str], *, rate_limited: bool) -> float:
+    def observe(
+        self, headers: Mapping[str, str], *, rate_limited: bool, search: bool = False
+    ) -> float:
         """Adapt to a response's rate-limit headers; returns the pause a 429 imposes.
 
         When the org's remaining budget (less a small reserve) would run out before
@@ -128,9 +132,13 @@ class Pacer:
                 return pause
             if remaining is not None and until_reset is not None:
                 usable = remaining - _RESERVE_REQUESTS
-                self._server_interval = until_reset / usable if usable > 0 else until_reset
-                if remaining == 0:
-                    self._paused_until = max(self._paused_until, now + until_reset)
+                interval = until_reset / usable if usable > 0 else until_reset
+                if search:
+                    self._server_search_interval = interval
+                else:
+                    self._server_interval = interval
+                    if remaining == 0:
+                        self._paused_until = max(self._paused_until, now + until_reset)
             return 0.0
 
 

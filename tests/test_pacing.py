@@ -134,3 +134,22 @@ def test_reads_every_form_of_the_reset_header(value, expected):
 @pytest.mark.parametrize(("value", "expected"), [("3", 3.0), ("-1", None), ("Wed", None)])
 def test_reads_retry_after_in_seconds(value, expected):
     assert retry_after_seconds(value) == expected
+
+
+def test_a_searchs_headers_space_searches_only():
+    clock = FakeClock(start=1_700_000_000.0)
+    pacer = make_pacer(clock, rpm=6000, search_rpm=100)
+    # A search answer whose headers may describe the search budget: 10 left for 50 s.
+    pacer.observe(
+        {"x-ratelimit-remaining": "15", "x-ratelimit-reset": str(int(clock.now + 50))},
+        rate_limited=False,
+        search=True,
+    )
+    start = clock.now
+    pacer.acquire()
+    pacer.acquire()
+    assert clock.now - start == pytest.approx(0.01)  # other requests keep their own pace
+    pacer.acquire(search=True)
+    first_search = clock.now
+    pacer.acquire(search=True)
+    assert clock.now - first_search == pytest.approx(50 / 10)
