@@ -256,6 +256,19 @@ def meltano_env(api: Any, work: Path, **extra: str) -> dict[str, str]:
     }
 
 
+def run_meltano(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the venv's ``meltano`` in the project, with ``env``."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "meltano"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
 def write_json(path: Path, value: Any) -> Path:
     path.write_text(json.dumps(value))
     return path

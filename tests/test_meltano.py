@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ENDPOINT_STREAMS, ROOT, meltano_env
+from conftest import ENDPOINT_STREAMS, ROOT, meltano_env, run_meltano
 from kustomer_api import LocalKustomer, OrgSpec
-
-MELTANO = Path(sys.executable).parent / "meltano"
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +30,7 @@ def meltano(api, tmp_path_factory):
     (work / "jsonl").mkdir()
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(MELTANO), *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        return run_meltano(env, *args)
 
     installed = run("install")
     assert installed.returncode == 0, installed.stderr[-2000:]

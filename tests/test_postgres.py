@@ -6,15 +6,12 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import ENDPOINT_STREAMS, ROOT, meltano_env
+from conftest import ENDPOINT_STREAMS, meltano_env, run_meltano
 from kustomer_api import LocalKustomer, OrgSpec
-
-MELTANO = Path(sys.executable).parent / "meltano"
 
 
 def postgres_bin(name: str) -> str:
@@ -100,20 +97,9 @@ def test_meltano_run_into_postgres_loads_every_row_with_keys_and_types(postgres,
             TARGET_POSTGRES_PASSWORD="unused-with-trust-auth",
         )
 
-        def meltano(*args):
-            return subprocess.run(
-                [str(MELTANO), *args],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-
-        installed = meltano("install", "--plugin-type", "loader", "target-postgres")
+        installed = run_meltano(env, "install", "--plugin-type", "loader", "target-postgres")
         assert installed.returncode == 0, installed.stderr[-2000:]
-        loaded = meltano("run", "tap-kustomer", "target-postgres")
+        loaded = run_meltano(env, "run", "tap-kustomer", "target-postgres")
         assert loaded.returncode == 0, loaded.stderr[-3000:]
         counts = {
             table: int(count)

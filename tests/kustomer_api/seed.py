@@ -370,6 +370,17 @@ def _group(objs: list[dict], relation: str) -> dict[str, list[dict]]:
     return groups
 
 
+def audit_attributes(created: int, updated: int, *, deleted: bool) -> dict:
+    """The timestamps and soft-delete flags of a directory object."""
+    return {
+        "createdAt": iso(created),
+        "updatedAt": iso(updated),
+        "modifiedAt": iso(updated),
+        "deleted": deleted,
+        "deletedAt": iso(updated) if deleted else None,
+    }
+
+
 def _rel(type_: str, obj_id: str, path: str) -> dict:
     return {"links": {"self": f"/v1/{path}/{obj_id}"}, "data": {"type": type_, "id": obj_id}}
 
@@ -466,6 +477,16 @@ class _Builder:
         out += self.rng.choices(values, weights=[w for _, w in choices], k=max(0, n - len(out)))
         self.rng.shuffle(out)
         return out
+
+    def audit_relationships(self, *, deleted: bool) -> dict:
+        """Who created, changed and deleted a directory object: the API's machine user."""
+        rels = {
+            "createdBy": _rel("user", self.api_user_id, "users"),
+            "modifiedBy": _rel("user", self.api_user_id, "users"),
+        }
+        if deleted:
+            rels["deletedBy"] = _rel("user", self.api_user_id, "users")
+        return rels
 
     def base(self, type_: str, obj_id: str, path: str, attrs: dict, rels: dict) -> dict:
         return {
@@ -596,18 +617,9 @@ class _Builder:
                 "icon": self.rng.choice(["users", "star", "headset", "inbox"]),
                 "members": members,
                 "roleGroups": [],
-                "createdAt": iso(created),
-                "updatedAt": iso(updated),
-                "modifiedAt": iso(updated),
-                "deleted": deleted,
-                "deletedAt": iso(updated) if deleted else None,
+                **audit_attributes(created, updated, deleted=deleted),
             }
-            rels = {
-                "createdBy": _rel("user", self.api_user_id, "users"),
-                "modifiedBy": _rel("user", self.api_user_id, "users"),
-            }
-            if deleted:
-                rels["deletedBy"] = _rel("user", self.api_user_id, "users")
+            rels = self.audit_relationships(deleted=deleted)
             teams.append(self.base("team", tid, "v1/teams", attrs, rels))
         return teams
 
@@ -624,18 +636,9 @@ class _Builder:
             attrs = {
                 "name": name,
                 "color": colors[n % len(colors)],
-                "createdAt": iso(created),
-                "updatedAt": iso(updated),
-                "modifiedAt": iso(updated),
-                "deleted": deleted,
-                "deletedAt": iso(updated) if deleted else None,
+                **audit_attributes(created, updated, deleted=deleted),
             }
-            rels = {
-                "createdBy": _rel("user", self.api_user_id, "users"),
-                "modifiedBy": _rel("user", self.api_user_id, "users"),
-            }
-            if deleted:
-                rels["deletedBy"] = _rel("user", self.api_user_id, "users")
+            rels = self.audit_relationships(deleted=deleted)
             tags.append(self.base("tag", tag_id, "v1/tags", attrs, rels))
         return tags
 
