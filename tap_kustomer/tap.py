@@ -294,6 +294,11 @@ class TapKustomer(Tap):
         self.logger.info("%-20s readable", stream.name)
         return True
 
+    @cached_property
+    def history_start_pages(self) -> dict[tuple[str, dt.datetime], int]:
+        """First list page of the history pass per endpoint, found once per run."""
+        return {}
+
     def now(self) -> dt.datetime:
         """The current time, UTC."""
         return dt.datetime.now(dt.timezone.utc)

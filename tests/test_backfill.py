@@ -8,6 +8,8 @@ import time
 
 import pytest
 from conftest import cli_config, run_killed_repeatedly, run_tap, selected_catalog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kustomer_api import LocalKustomer, OrgSpec
 
 from tap_kustomer.records import parse_timestamp
@@ -150,3 +152,68 @@ def test_records_changed_during_a_run_are_picked_up_by_the_next(quiet_org, unpac
         }
         stale = {k for k, v in expected.items() if latest.get(k) != v}
         assert not stale, f"{stream}: {len(stale)} stale or missing"
+
+
+def test_the_history_pass_finds_its_first_page_in_a_few_requests(unpaced):
+    spec = OrgSpec(seed=43, conversations=6000, history_days=5 * 365)
+    with LocalKustomer(spec, org_rpm=10**7, search_rpm=10**7) as api:
+        config = {
+            "api_token": api.token,
+            "api_url": api.base_url,
+            "start_date": start_date_for(api),
+        }
+        from tap_kustomer.tap import TapKustomer
+
+        tap = TapKustomer(config=config)
+        stream = tap.streams["conversations"]
+        boundary = tap.run_started_at - dt.timedelta(days=729)
+        api.reset_stats()
+        page = stream._first_history_page("/v1/conversations", boundary)
+        probes = api.stats()["requests"]
+        # The answer is right: the page before it is all newer than the boundary.
+        newest_first = sorted(api.org.truth("conversations"), key=lambda c: c["id"], reverse=True)
+        live = [c for c in newest_first if not c["attributes"].get("deleted")]
+        before = live[(page - 2) * 100 : (page - 1) * 100]
+        at = live[(page - 1) * 100 : page * 100]
+        assert all(created_at(c["id"]) >= boundary for c in before)
+        assert created_at(at[-1]["id"]) < boundary
+        assert probes <= 6, f"{probes} requests to find page {page} of {len(live) // 100 + 1}"
+        # A second stream on the same endpoint reuses the answer.
+        api.reset_stats()
+        assert tap.streams["tickets"]._first_history_page("/v1/conversations", boundary) == page
+        assert api.stats()["requests"] == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    gaps=st.lists(st.integers(min_value=0, max_value=10**6), min_size=0, max_size=3000),
+    cut=st.floats(min_value=0, max_value=1),
+)
+def test_the_first_history_page_is_exact_for_any_spacing_of_ids(gaps, cut):
+    """Against a synthetic endpoint: ids newest first, created at arbitrary times."""
+    from tap_kustomer.tap import TapKustomer
+
+    newest = 1_700_000_000
+    times = []
+    for gap in gaps:
+        newest -= gap
+        times.append(newest)
+    ids = [f"{t:08x}{i:016x}" for i, t in enumerate(times)]
+    span = (times[0] - times[-1]) if times else 1
+    boundary = dt.datetime.fromtimestamp(
+        (times[-1] if times else newest) + span * cut, tz=dt.timezone.utc
+    )
+    pages = [ids[i : i + 100] for i in range(0, len(ids), 100)]
+
+    def page_of(_path, page):
+        return [{"id": i} for i in pages[page - 1]] if page <= len(pages) else []
+
+    stream = TapKustomer(config={"api_token": "t"}).streams["conversations"]
+    reads = []
+    stream._history_page = lambda path, page: reads.append(page) or page_of(path, page)
+    expected = next(
+        (n for n, page in enumerate(pages, start=1) if created_at(page[-1]) < boundary),
+        len(pages) + 1,
+    )
+    assert stream._search_history_page("/v1/conversations", boundary) == expected
+    assert len(reads) <= 2 * max(1, len(pages)).bit_length() + 2

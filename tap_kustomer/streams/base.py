@@ -290,24 +290,53 @@ class SearchStream(KustomerStream):
     def _first_history_page(self, path: str, boundary: dt.datetime) -> int:
         """The first page holding an object created before ``boundary``.
 
-        Ids carry their creation second, so an exponential probe and a binary search
-        skip the pages of the last two years (which search covers) in a few requests.
+        Ids carry their creation second, so the pages of the last two years (which
+        search covers) are skipped by interpolation: each page read tells how many
+        seconds a page spans, hence about how many pages lie before the boundary.
+        The answer is shared by the streams reading the same endpoint in this run.
         """
+        key = (path, boundary)
+        if key not in self.kustomer.history_start_pages:
+            self.kustomer.history_start_pages[key] = self._search_history_page(path, boundary)
+        return self.kustomer.history_start_pages[key]
 
-        def reaches_boundary(page: int) -> bool:
+    def _search_history_page(self, path: str, boundary: dt.datetime) -> int:
+        # Invariant: every page before `low` is newer than the boundary, and page
+        # `high` (when known) is empty or reaches past it; the answer is in between.
+        low, page = 1, 1
+        high: int | None = None
+        while high is None or low < high:
             data = self._history_page(path, page)
-            return not data or created_at(data[-1]["id"]) < boundary
-
-        low, high = 1, 1
-        while not reaches_boundary(high):
-            low, high = high + 1, high * 2
-        while low < high:
-            middle = (low + high) // 2
-            if reaches_boundary(middle):
-                high = middle
+            if data and created_at(data[-1]["id"]) >= boundary:
+                low = page + 1
             else:
-                low = middle + 1
+                high = page
+                if data and created_at(data[0]["id"]) >= boundary:
+                    low = page  # this page holds the crossing itself
+            page = _next_probe(data, boundary, low, high, page)
         return low
+
+
+def _next_probe(
+    data: list[dict[str, Any]], boundary: dt.datetime, low: int, high: int | None, page: int
+) -> int:
+    """The next page to read, interpolated from how many seconds this page spans.
+
+    An estimate outside the bounds (or an empty page, which tells nothing) falls
+    back to doubling while there is no upper bound, and to bisection after.
+    """
+    if data:
+        newest, oldest = created_at(data[0]["id"]), created_at(data[-1]["id"])
+        seconds_per_page = max((newest - oldest).total_seconds(), 1.0)
+        if oldest >= boundary:
+            estimate = page + math.ceil((oldest - boundary).total_seconds() / seconds_per_page)
+        else:
+            estimate = page - math.ceil((boundary - newest).total_seconds() / seconds_per_page)
+        if low <= estimate and (high is None or estimate < high):
+            return estimate
+    if high is None:
+        return max(low, page * 2)
+    return (low + high) // 2
 
 
 def created_at(object_id: str) -> dt.datetime:
