@@ -295,7 +295,7 @@ class TapKustomer(Tap):
         return True
 
     @cached_property
-    def history_start_pages(self) -> dict[tuple[str, dt.datetime], int]:
+    def history_start_pages(self) -> dict[tuple[str, dt.datetime], int | None]:
         """First list page of the history pass per endpoint, found once per run."""
         return {}
 

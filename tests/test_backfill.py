@@ -217,3 +217,18 @@ def test_the_first_history_page_is_exact_for_any_spacing_of_ids(gaps, cut):
     )
     assert stream._search_history_page("/v1/conversations", boundary) == expected
     assert len(reads) <= 2 * max(1, len(pages)).bit_length() + 2
+
+
+def test_an_org_without_history_costs_the_full_mode_one_request_per_endpoint(quiet_org, unpaced):
+    config = {
+        "api_token": quiet_org.token,
+        "api_url": quiet_org.base_url,
+        "start_date": "2020-01-01T00:00:00Z",
+    }
+    quiet_org.reset_stats()
+    result = run_tap(config, streams=("conversations", "tickets", "messages"))
+    routes = quiet_org.stats()["by_route"]
+    # One look at the oldest conversation serves both conversation streams; one at the oldest message.
+    assert routes["GET /v1/conversations"] == 1
+    assert routes["GET /v1/messages"] == 1
+    assert result.state["bookmarks"]["tickets"]["history_done"] is True

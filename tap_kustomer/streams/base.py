@@ -251,7 +251,7 @@ class SearchStream(KustomerStream):
         start_date = self.kustomer.start_date
         page = state.get("history_page") or self._first_history_page(path, boundary)
         span = (boundary - start_date).total_seconds()
-        while True:
+        while page is not None:
             data = self._history_page(path, page)
             if not data:
                 break
@@ -287,8 +287,8 @@ class SearchStream(KustomerStream):
         params = {"page": page, "pageSize": HISTORY_PAGE_SIZE, "sort": "desc"}
         return self.client.get(path, params).get("data") or []
 
-    def _first_history_page(self, path: str, boundary: dt.datetime) -> int:
-        """The first page holding an object created before ``boundary``.
+    def _first_history_page(self, path: str, boundary: dt.datetime) -> int | None:
+        """The first page holding an object created before ``boundary``; None if none is.
 
         Ids carry their creation second, so the pages of the last two years (which
         search covers) are skipped by interpolation: each page read tells how many
@@ -297,8 +297,24 @@ class SearchStream(KustomerStream):
         """
         key = (path, boundary)
         if key not in self.kustomer.history_start_pages:
-            self.kustomer.history_start_pages[key] = self._search_history_page(path, boundary)
+            self.kustomer.history_start_pages[key] = (
+                self._search_history_page(path, boundary)
+                if self._may_hold_history(path, boundary)
+                else None
+            )
         return self.kustomer.history_start_pages[key]
+
+    def _may_hold_history(self, path: str, boundary: dt.datetime) -> bool:
+        """Whether anything was created before ``boundary``, in one request where it can tell.
+
+        Without ``sort`` the list is in ascending id order in practice (the reference
+        marks it unknown), so the first of two objects is checked to be the older one
+        before it is taken for the oldest; in any other order the pages are searched.
+        """
+        data = self.client.get(path, {"page": 1, "pageSize": 2}).get("data") or []
+        if len(data) == 2 and data[0]["id"] > data[1]["id"]:  # noqa: PLR2004 - two objects
+            return True
+        return bool(data) and created_at(data[0]["id"]) < boundary
 
     def _search_history_page(self, path: str, boundary: dt.datetime) -> int:
         # Invariant: every page before `low` is newer than the boundary, and page
