@@ -25,8 +25,12 @@ def ordered_map(
     items: Iterable[_In],
     *,
     workers: int,
+    ahead: int | None = None,
 ) -> Iterator[tuple[_In, _Out]]:
-    """Yield ``(item, function(item))`` in input order, at most ``2 * workers`` ahead.
+    """Yield ``(item, function(item))`` in input order, at most ``ahead`` items ahead.
+
+    ``ahead`` defaults to ``2 * workers``; where most items need no request, a longer
+    look-ahead keeps the workers busy.
 
     An exception raised by ``function`` is raised here, at that item's turn, after
     every earlier item has been yielded.
@@ -35,7 +39,7 @@ def ordered_map(
         for item in items:
             yield item, function(item)
         return
-    window = 2 * workers
+    window = ahead or 2 * workers
     pending: deque[tuple[_In, Future[_Out]]] = deque()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kustomer") as pool:
         try:

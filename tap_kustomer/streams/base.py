@@ -96,11 +96,18 @@ class KustomerStream(Stream):
         self,
         function: Callable[[Any], Any],
         items: Iterable[Any],
+        *,
+        share_needing_requests: float = 1.0,
     ) -> Iterator[tuple[Any, Any]]:
-        """``ordered_map`` with as many workers as the request budget can keep busy."""
+        """``ordered_map`` with as many workers as the request budget can keep busy.
+
+        ``share_needing_requests`` is about what share of the items costs a request; the
+        look-ahead grows as it shrinks, so that enough requests stay in flight.
+        """
         budget_per_second = self.config["max_requests_per_minute"] / 60
         workers = min(_MAX_WORKERS, max(1, math.ceil(budget_per_second)))
-        return ordered_map(function, items, workers=workers)
+        ahead = math.ceil(2 * workers / share_needing_requests)
+        return ordered_map(function, items, workers=workers, ahead=ahead)
 
 
 class ListStream(KustomerStream):

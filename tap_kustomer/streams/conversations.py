@@ -128,7 +128,9 @@ class TicketsStream(SearchStream):
         hits: Iterator[dict[str, Any]],
     ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """Pair each conversation with its ticket."""
-        for conversation, messages in self.concurrent(self._messages_if_needed, hits):
+        # About one conversation in five needs its messages (Phone, or an empty firstResponse).
+        fetches = self.concurrent(self._messages_if_needed, hits, share_needing_requests=0.2)
+        for conversation, messages in fetches:
             yield conversation, [ticket(conversation, messages, self.rules)]
 
     def _messages_if_needed(self, conversation: dict[str, Any]) -> list[dict[str, Any]] | None:
