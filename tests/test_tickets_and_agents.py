@@ -9,6 +9,9 @@ import pytest
 from conftest import run_tap
 from kustomer_api import LocalKustomer, OrgSpec
 
+from tap_kustomer.streams.routing import AgentStatesStream
+from tap_kustomer.tap import TapKustomer
+
 # The integration document's channel table (whatsapp decided as Social).
 CHANNELS = {
     "email": "Email",
@@ -161,10 +164,25 @@ def test_users_carry_their_assembled_role(api, unpaced):
     assert roles == {("user", "Standard"), ("machine", None), ("limited", None)}
 
 
-def test_four_snapshots_fifteen_seconds_apart(api, unpaced):
+def test_four_snapshots_fifteen_seconds_apart(api, unpaced, monkeypatch):
+    """Spacing on a fake clock: no real waiting, and no timing that a busy machine could skew."""
+    clock = {"now": 0.0}
+    start = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+
+    def now(_tap):
+        observed = start + dt.timedelta(seconds=clock["now"])
+        clock["now"] += 2.5  # each snapshot's requests take a while
+        return observed
+
+    def sleep(seconds):
+        clock["now"] += seconds
+
+    monkeypatch.setattr(AgentStatesStream, "monotonic", staticmethod(lambda: clock["now"]))
+    monkeypatch.setattr(AgentStatesStream, "sleep", staticmethod(sleep))
+    monkeypatch.setattr(TapKustomer, "now", now)
     config = {"api_token": api.token, "api_url": api.base_url, "agent_states_snapshots": 4}
     result = run_tap(config, streams=("agent_states",))
     times = sorted({when(s["observed_at"]) for s in result.records["agent_states"]})
     assert len(times) == 4
-    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
-    assert all(abs(gap - 15) <= 1 for gap in gaps), gaps
+    # Evenly spaced although each snapshot itself took 2.5 s.
+    assert [(b - a).total_seconds() for a, b in itertools.pairwise(times)] == [15, 15, 15]
