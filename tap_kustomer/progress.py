@@ -69,6 +69,10 @@ class Progress:
         """Count one record written."""
         self.records += 1
 
+    def due(self) -> bool:
+        """Whether a progress line is due; callers skip computing it until it is."""
+        return self.clock() - self._last_log >= LOG_EVERY_SECONDS
+
     def report(
         self,
         phase: str,
@@ -78,10 +82,9 @@ class Progress:
         force: bool = False,
     ) -> None:
         """Log where the stream is, at most every few seconds unless forced."""
-        now = self.clock()
-        if not force and now - self._last_log < LOG_EVERY_SECONDS:
+        if not force and not self.due():
             return
-        self._last_log = now
+        now = self._last_log = self.clock()
         elapsed = max(now - self._started, 1e-9)
         line = (
             f"{self.stream} {phase}: {self.records} records, {self.requests()} requests "

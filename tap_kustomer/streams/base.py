@@ -199,6 +199,8 @@ class SearchStream(KustomerStream):
             _store_checkpoint(state, scan.checkpoint)
 
         def report(hit: dict[str, Any]) -> None:
+            if not progress.due():
+                return  # once every few seconds, not for every record
             reached = parse_timestamp(hit["attributes"]["updatedAt"])
             span = (self.kustomer.run_started_at - start.resume_from).total_seconds()
             covered = (reached - start.resume_from).total_seconds() / span if span > 0 else None
