@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kustomer_api import LocalKustomer, OrgSpec
 from kustomer_api.seed import STREAMS
 
 import tap_kustomer.tap as tap_module
@@ -56,6 +57,11 @@ class SyncResult:
             elif kind == "SCHEMA":
                 result.schemas[message["stream"]] = result.schemas.get(message["stream"], 0) + 1
         return result
+
+
+def unlimited_api(spec: OrgSpec, **knobs: Any) -> LocalKustomer:
+    """A local API whose rate limits no test reaches (the budgets are tested on their own)."""
+    return LocalKustomer(spec, org_rpm=10**7, search_rpm=10**7, **knobs)
 
 
 def select_streams(catalog: dict[str, Any], streams: Collection[str]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import random
 import time
 
 import pytest
-from conftest import cli_config, run_killed_repeatedly, run_tap, selected_catalog
+from conftest import cli_config, run_killed_repeatedly, run_tap, selected_catalog, unlimited_api
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kustomer_api import LocalKustomer, OrgSpec
@@ -50,7 +50,7 @@ def start_date_for(api) -> str:
 @pytest.fixture(scope="module")
 def five_years():
     spec = OrgSpec(seed=5, conversations=1200, history_days=5 * 365)
-    with LocalKustomer(spec, org_rpm=10**7, search_rpm=10**7) as api:
+    with unlimited_api(spec) as api:
         yield api
 
 
@@ -113,7 +113,7 @@ def test_a_backfill_killed_at_random_points_resumes_without_losing_a_record(tmp_
 def quiet_org():
     # Nothing changed in the last 10 minutes, so the indexing-lag overlap is empty.
     spec = OrgSpec(seed=9, conversations=600, history_days=300, now=time.time() - 600)
-    with LocalKustomer(spec, org_rpm=10**7, search_rpm=10**7) as api:
+    with unlimited_api(spec) as api:
         yield api
 
 
@@ -156,7 +156,7 @@ def test_records_changed_during_a_run_are_picked_up_by_the_next(quiet_org, unpac
 
 def test_the_history_pass_finds_its_first_page_in_a_few_requests(unpaced):
     spec = OrgSpec(seed=43, conversations=6000, history_days=5 * 365)
-    with LocalKustomer(spec, org_rpm=10**7, search_rpm=10**7) as api:
+    with unlimited_api(spec) as api:
         config = {
             "api_token": api.token,
             "api_url": api.base_url,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import run_tap
-from kustomer_api import LocalKustomer, OrgSpec
+from conftest import run_tap, unlimited_api
+from kustomer_api import OrgSpec
 
 from tap_kustomer.concurrency import ordered_map
 
@@ -16,7 +16,7 @@ STREAMS = ("conversation_events", "tickets")
 @pytest.fixture(scope="module")
 def api():
     spec = OrgSpec(seed=29, conversations=400, history_days=1000, now=time.time() - 600)
-    with LocalKustomer(spec, org_rpm=10**7, search_rpm=10**7, latency_ms=2) as server:
+    with unlimited_api(spec, latency_ms=2) as server:
         yield server
 
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import run_cli, run_tap, write_json
-from kustomer_api import LocalKustomer, OrgSpec
+from conftest import run_cli, run_tap, unlimited_api, write_json
+from kustomer_api import OrgSpec
 
 from tap_kustomer.tap import TapKustomer
 
 
 @pytest.fixture(scope="module")
 def api():
-    with LocalKustomer(
-        OrgSpec(seed=3, conversations=120, history_days=300), org_rpm=10**7, search_rpm=10**7
-    ) as server:
+    with unlimited_api(OrgSpec(seed=3, conversations=120, history_days=300)) as server:
         yield server
 
 

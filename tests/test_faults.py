@@ -15,9 +15,10 @@ from conftest import (
     run_cli,
     run_tap_resuming,
     select_streams,
+    unlimited_api,
     write_json,
 )
-from kustomer_api import LocalKustomer, OrgSpec
+from kustomer_api import OrgSpec
 
 import tap_kustomer.client as client_module
 
@@ -29,7 +30,7 @@ REPORT: dict[str, dict[str, int]] = {}
 def api():
     # 2.7 years of history, so the list pass past the search horizon meets faults too.
     spec = OrgSpec(seed=13, conversations=150, history_days=1000)
-    with LocalKustomer(spec, org_rpm=10**7, search_rpm=10**7, slow_seconds=1.5) as server:
+    with unlimited_api(spec, slow_seconds=1.5) as server:
         yield server
 
 

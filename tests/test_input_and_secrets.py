@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ALL_STREAMS, run_cli, run_tap, write_json
-from kustomer_api import LocalKustomer, OrgSpec
+from conftest import ALL_STREAMS, run_cli, run_tap, unlimited_api, write_json
+from kustomer_api import OrgSpec
 
 from tap_kustomer.pii import hashed
 
@@ -15,9 +15,7 @@ CANARY = "canary-9b1e7d2c5a"  # a token whose every appearance in output is a le
 
 @pytest.fixture(scope="module")
 def api():
-    with LocalKustomer(
-        OrgSpec(seed=41, conversations=80, history_days=300), org_rpm=10**7, search_rpm=10**7
-    ) as server:
+    with unlimited_api(OrgSpec(seed=41, conversations=80, history_days=300)) as server:
         yield server
 
 

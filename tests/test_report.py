@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-from conftest import run_tap
-from kustomer_api import LocalKustomer, OrgSpec
+from conftest import run_tap, unlimited_api
+from kustomer_api import OrgSpec
 from test_tickets_and_agents import CHANNELS, by_hand, when
 
 from tap_kustomer import report, schemas
@@ -314,9 +314,7 @@ def load(path: Path, records: dict[str, list[dict]], timestamps: str) -> None:
 @pytest.fixture(scope="module")
 def api():
     """A small org: 45 days of history, so most of it falls in the 30-day window."""
-    with LocalKustomer(
-        OrgSpec(seed=29, conversations=500, history_days=45), org_rpm=10**7, search_rpm=10**7
-    ) as server:
+    with unlimited_api(OrgSpec(seed=29, conversations=500, history_days=45)) as server:
         yield server
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import atexit
 
-from kustomer_api import LocalKustomer, OrgSpec
+from conftest import unlimited_api
+from kustomer_api import OrgSpec
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from tap_kustomer.tap import TapKustomer
 
 # The SDK builds the test class from a config at import time, so the server starts here.
-_API = LocalKustomer(
-    OrgSpec(seed=51, conversations=60, history_days=300), org_rpm=10**7, search_rpm=10**7
-)
+_API = unlimited_api(OrgSpec(seed=51, conversations=60, history_days=300))
 _API.start()
 atexit.register(_API.stop)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import ALL_STREAMS, ENDPOINT_STREAMS, run_tap
-from kustomer_api import LocalKustomer, OrgSpec
+from conftest import ALL_STREAMS, ENDPOINT_STREAMS, run_tap, unlimited_api
+from kustomer_api import OrgSpec
 
 from tap_kustomer.records import parse_timestamp
 
@@ -18,7 +18,7 @@ def api():
     # A few thousand conversations; 1,200 conversations and 1,200 messages share one
     # updatedAt (more than a 500 page); ~15,000 messages is past the 10,000 search cap.
     spec = OrgSpec(seed=11, conversations=3000, history_days=540, tie_size=1200)
-    with LocalKustomer(spec, org_rpm=10**7, search_rpm=10**7) as server:
+    with unlimited_api(spec) as server:
         yield server
 
 

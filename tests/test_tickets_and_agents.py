@@ -6,8 +6,8 @@ import datetime as dt
 import itertools
 
 import pytest
-from conftest import run_tap
-from kustomer_api import LocalKustomer, OrgSpec
+from conftest import run_tap, unlimited_api
+from kustomer_api import OrgSpec
 
 from tap_kustomer.streams.routing import AgentStatesStream
 from tap_kustomer.tap import TapKustomer
@@ -96,9 +96,7 @@ def by_hand(conversation: dict, messages: list[dict], business_time: bool) -> di
 
 @pytest.fixture(scope="module")
 def api():
-    with LocalKustomer(
-        OrgSpec(seed=17, conversations=900, history_days=500), org_rpm=10**7, search_rpm=10**7
-    ) as server:
+    with unlimited_api(OrgSpec(seed=17, conversations=900, history_days=500)) as server:
         yield server
 
 
