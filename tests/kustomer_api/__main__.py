@@ -22,6 +22,17 @@ def _fault(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(msg) from exc
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        msg = f"expected a non-negative integer, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kustomer_api", description=__doc__)
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
@@ -29,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--conversations", type=int, default=3000)
     parser.add_argument("--history-days", type=int, default=540)
     parser.add_argument("--tie-size", type=int, default=0)
+    parser.add_argument(
+        "--old-fraction",
+        type=float,
+        default=None,
+        help="share of conversations kept before the 2-year search horizon "
+        "(needs --history-days >= 732)",
+    )
     parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--org-rpm", type=int, default=1000)
     parser.add_argument("--search-rpm", type=int, default=100)
@@ -43,6 +61,37 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KIND=RATE",
         help=f"inject a fault with this probability; KIND is one of {', '.join(FAULT_KINDS)}",
     )
+    parser.add_argument(
+        "--faults-seed", type=int, default=None, help="seed of fault decisions (default: --seed)"
+    )
+    parser.add_argument(
+        "--tie-order",
+        choices=("id", "shuffled"),
+        default="id",
+        help="order of search results with equal sort keys",
+    )
+    parser.add_argument(
+        "--edit-tied-records",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="edit a served tied record after each of the next N search responses serving one",
+    )
+    parser.add_argument("--archive-search", choices=("on", "forbidden", "missing"), default="on")
+    parser.add_argument(
+        "--list-max-records",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="paged GET lists refuse pages starting at or past N records (0: no cap)",
+    )
+    parser.add_argument("--list-cap-mode", choices=("error", "empty"), default="error")
+    parser.add_argument("--error-shape", choices=("jsonapi", "code_message"), default="jsonapi")
+    parser.add_argument(
+        "--accept-search-read-role",
+        action="store_true",
+        help="let org.permission.search.read grant (archive) search",
+    )
     return parser
 
 
@@ -53,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         conversations=args.conversations,
         history_days=args.history_days,
         tie_size=args.tie_size,
+        old_fraction=args.old_fraction,
     )
     api = LocalKustomer(
         spec,
@@ -64,6 +114,14 @@ def main(argv: list[str] | None = None) -> None:
         retry_after=args.retry_after,
         faults=dict(args.fault),
         slow_seconds=args.slow_seconds,
+        faults_seed=args.faults_seed,
+        tie_order=args.tie_order,
+        edit_tied_records=args.edit_tied_records,
+        archive_search=args.archive_search,
+        list_max_records=args.list_max_records,
+        list_cap_mode=args.list_cap_mode,
+        error_shape=args.error_shape,
+        accept_search_read_role=args.accept_search_read_role,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -340,12 +340,51 @@ def matching(objects: list[dict], body: dict, context: str) -> list[dict]:
     return [o for _, o in present] + [o for key, o in keyed if key is None]
 
 
+def tie_runs(objects: list[dict], body: dict, context: str) -> list[tuple[int, int]]:
+    """``(start, end)`` slices of ``matching``'s result whose sort keys are equal (2+ objects).
+
+    Objects without the sort attribute (they come last) form one run too. Without a ``sort``
+    there are no runs: the order is then id ascending, as ``matching`` documents.
+    """
+    sort = _sort_spec(body.get("sort"), context)
+    if sort is None:
+        return []
+    get, is_datetime, _ = sort
+    keys = [_sort_key(get(o), is_datetime) for o in objects]
+    runs = []
+    start = 0
+    for end in range(1, len(keys) + 1):
+        if end == len(keys) or keys[end] != keys[start]:
+            if end - start > 1:
+                runs.append((start, end))
+            start = end
+    return runs
+
+
+def _updated_us(obj: dict) -> int | None:
+    updated = obj["attributes"].get("updatedAt")
+    return stored_instant(updated) if isinstance(updated, str) else None
+
+
 def within_horizon(objects: list[dict], cutoff_us: int) -> list[dict]:
     """Objects whose ``updatedAt`` is not older than the cutoff (epoch microseconds)."""
     out = []
     for obj in objects:
-        updated = obj["attributes"].get("updatedAt")
-        instant = stored_instant(updated) if isinstance(updated, str) else None
+        instant = _updated_us(obj)
         if instant is not None and instant >= cutoff_us:
+            out.append(obj)
+    return out
+
+
+def beyond_horizon(objects: list[dict], cutoff_us: int) -> list[dict]:
+    """The exact complement of ``within_horizon`` (same order): what archive search serves.
+
+    An object without a readable ``updatedAt`` (none is seeded) lands here, so that the two
+    together always give back every object.
+    """
+    out = []
+    for obj in objects:
+        instant = _updated_us(obj)
+        if instant is None or instant < cutoff_us:
             out.append(obj)
     return out

@@ -259,6 +259,10 @@ class OrgSpec:
     history_days: int = 540
     tie_size: int = 0
     now: float | None = None  # epoch seconds; None means time.time() at build
+    # Share of conversations (seeded pick) created and last updated before the 2-year search
+    # horizon, with their messages and events; the rest are created within it. Needs
+    # history_days >= SEARCH_HORIZON_DAYS + 2. None keeps the plain spread over history_days.
+    old_fraction: float | None = None
 
 
 class Org:
@@ -410,6 +414,7 @@ class _Plan:
     bound: int  # nothing of this conversation happens after this instant
     customer: int
     tied: bool = False
+    old: bool = False  # everything of it stays before the search horizon
     has_messages: bool = True
     channel: str = "email"
     direction: str = "in"
@@ -429,6 +434,17 @@ class _Builder:
         if spec.conversations < 1 or spec.history_days < 1 or spec.tie_size < 0:
             msg = "conversations and history_days must be >= 1 and tie_size >= 0"
             raise ValueError(msg)
+        if spec.old_fraction is not None:
+            fraction = spec.old_fraction
+            if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+                msg = f"old_fraction must be a number or None, got {fraction!r}"
+                raise TypeError(msg)
+            if not 0 <= fraction <= 1:
+                msg = f"old_fraction must be within [0, 1], got {fraction!r}"
+                raise ValueError(msg)
+            if spec.history_days < SEARCH_HORIZON_DAYS + 2:
+                msg = f"old_fraction needs history_days >= {SEARCH_HORIZON_DAYS + 2}"
+                raise ValueError(msg)
         self.spec = spec
         self.rng = random.Random(spec.seed)
         now = spec.now if spec.now is not None else time.time()
@@ -440,6 +456,12 @@ class _Builder:
         searchable_ms = min(spec.history_days, SEARCH_HORIZON_DAYS) * DAY_MS
         self.conversation_tie_ms = self.now_ms - searchable_ms // 2 + 123
         self.message_tie_ms = self.now_ms - searchable_ms * 2 // 5 + 456
+        # With old_fraction: old conversations end a day before the horizon, new ones start a
+        # day after it, so neither crosses it while a test runs.
+        horizon_ms = self.now_ms - SEARCH_HORIZON_DAYS * DAY_MS
+        self.old_bound_ms = horizon_ms - DAY_MS
+        self.recent_ms = horizon_ms + DAY_MS
+        self.old_ids: set[str] = set()
         self.ids: set[str] = set()
         self.org_id = self.oid(self.start_ms - 400 * DAY_MS)
         self.brand_id = self.oid(self.start_ms - 399 * DAY_MS)
@@ -713,15 +735,22 @@ class _Builder:
     def plan_conversations(self) -> tuple[list[dict], list[_Plan]]:
         n = self.spec.conversations
         tied = set(self.rng.sample(range(n), min(self.spec.tie_size, n)))
+        old = self.old_conversations(n, tied)
+        # Without old_fraction, conversations spread over the whole history as they always did.
+        earliest = self.start_ms if self.spec.old_fraction is None else self.recent_ms
         plans = []
         n_customers = max(1, n // 2)
         for i in range(n):
             if i in tied:
-                created = self.between(self.start_ms, self.conversation_tie_ms - HOUR_MS)
+                created = self.between(earliest, self.conversation_tie_ms - HOUR_MS)
                 plan = _Plan(created, self.conversation_tie_ms, self.rng.randrange(n_customers))
                 plan.tied = True
+            elif i in old:
+                created = self.between(self.start_ms, self.old_bound_ms - HOUR_MS)
+                plan = _Plan(created, self.old_bound_ms, self.rng.randrange(n_customers))
+                plan.old = True
             else:
-                created = self.between(self.start_ms, self.latest_ms)
+                created = self.between(earliest, self.latest_ms)
                 plan = _Plan(created, self.end_ms, self.rng.randrange(n_customers))
             plans.append(plan)
         for plan, has in zip(plans, self.cover(n, ((True, 99), (False, 1))), strict=True):
@@ -751,15 +780,27 @@ class _Builder:
         for plan, status in zip(plans, self.cover(n, _STATUSES), strict=True):
             plan.status = status
         free = [p for p in plans if not p.tied]
+        # Old conversations keep "normal" recency: a recent update would cross the horizon.
+        fresh = [p for p in free if not p.old]
         recency = (("normal", 88), ("reopened", 10), ("recent", 2))
-        for plan, value in zip(free, self.cover(len(free), recency), strict=True):
+        for plan, value in zip(fresh, self.cover(len(fresh), recency), strict=True):
             plan.recency = value
         for plan, value in zip(free, self.cover(len(free), ((False, 98), (True, 2))), strict=True):
             plan.deleted = value
         customers = self.plan_customers(plans, n_customers)
         for plan in plans:
             plan.id = self.oid(plan.created)
+            if plan.old:
+                self.old_ids.add(plan.id)
         return customers, plans
+
+    def old_conversations(self, n: int, tied: set[int]) -> set[int]:
+        """Indexes of the conversations kept before the horizon (none without old_fraction)."""
+        if self.spec.old_fraction is None:
+            return set()
+        candidates = [i for i in range(n) if i not in tied]
+        count = min(round(self.spec.old_fraction * n), len(candidates))
+        return set(self.rng.sample(candidates, count))
 
     def plan_customers(self, plans: list[_Plan], count: int) -> list[dict]:
         first_seen: dict[int, int] = {}
@@ -1441,7 +1482,12 @@ class _Builder:
             return
         at = self.message_tie_ms
         stamp = iso(at)
-        candidates = [m for m in self.messages if m["attributes"]["createdAt"] <= stamp]
+        candidates = [
+            m
+            for m in self.messages
+            if m["attributes"]["createdAt"] <= stamp
+            and m["relationships"]["conversation"]["data"]["id"] not in self.old_ids
+        ]
         for msg in self.rng.sample(candidates, min(self.spec.tie_size, len(candidates))):
             msg["attributes"]["updatedAt"] = stamp
             msg["attributes"]["modifiedAt"] = stamp

@@ -35,6 +35,7 @@ SEARCH_MAX_RESULTS = 10_000
 WINDOW_SECONDS = 60
 
 # Accepted roles per endpoint (reference §1.3); any one of them is enough.
+# Search and archive search document exactly these (OAS, developer.kustomer.com).
 _SEARCH_ROLES = (
     "org.user.search.read",
     "org.admin.search.read",
@@ -42,9 +43,11 @@ _SEARCH_ROLES = (
     "org.permission.search.update",
     "org.permission.search_global.create",
     "org.permission.search_preview.create",
-    # Named by the Assembled integration document but not by the OAS: whether it works is [?].
-    "org.permission.search.read",
 )
+# Named by the Assembled integration document but not by the OAS: whether it works is [?].
+# Accepted for (archive) search only with the ``accept_search_read_role`` setting.
+SEARCH_READ_ROLE = "org.permission.search.read"
+_SEARCH_HANDLERS = ("search", "archive_search")
 _CONVERSATION_ROLES = ("org.permission.conversation.read", "org.user.conversation.read")
 _MESSAGE_ROLES = ("org.permission.message.read", "org.user.message.read")
 _EVENT_ROLES = ("org.permission.event.read", "org.user.event.read")
@@ -68,6 +71,7 @@ ALL_ROLES = tuple(
     sorted(
         {
             *_SEARCH_ROLES,
+            SEARCH_READ_ROLE,
             *_CONVERSATION_ROLES,
             *_MESSAGE_ROLES,
             *_EVENT_ROLES,
@@ -84,7 +88,7 @@ ALL_ROLES = tuple(
     )
 )
 _TICKET_ROLES = (
-    "org.permission.search.read",
+    "org.permission.search.create",
     "org.permission.conversation.read",
     "org.permission.message.read",
     "org.permission.event.read",
@@ -114,6 +118,7 @@ _ROUTES = (
     _route("GET", "/v1/auth/tokens/current", None, "token_current"),
     _route("GET", "/v1/users/current", None, "user_current"),
     _route("POST", "/v1/customers/search", _SEARCH_ROLES, "search"),
+    _route("POST", "/v1/customers/archive/search", _SEARCH_ROLES, "archive_search"),
     _route("GET", "/v1/conversations", _CONVERSATION_ROLES, "conversations"),
     _route("GET", "/v1/conversations/{ids}", _CONVERSATION_ROLES, "conversation"),
     _route("GET", "/v1/conversations/{id}/events", _EVENT_ROLES, "conversation_events"),
@@ -146,11 +151,38 @@ class _Config:
     other_consumer_rpm: float = 0
     slow_seconds: float = 5.0
     mutate_during_search: int = 0
+    # "id": equal sort keys come back in id order; "shuffled": in a new order on every request.
+    tie_order: str = "id"
+    # How many more already-served tied records to edit, one per search response serving them.
+    edit_tied_records: int = 0
+    # "on", "forbidden" (403 as without the role) or "missing" (404 as without the endpoint).
+    archive_search: str = "on"
+    # > 0: paged GET lists refuse pages starting at or past this many records.
+    list_max_records: int = 0
+    # What a refused list page answers: "error" (400) or "empty" (200 with no data).
+    list_cap_mode: str = "error"
+    # "jsonapi": {status, code, title, detail} entries; "code_message": {code, message, meta}.
+    error_shape: str = "jsonapi"
+    # Whether org.permission.search.read grants (archive) search.
+    accept_search_read_role: bool = False
+    # Seed of the fault decisions; None: the org's seed.
+    faults_seed: int | None = None
+    # Route names ("GET /v1/assistants") this org or region lacks: they answer 404.
+    missing_routes: tuple[str, ...] = ()
+
+
+_CHOICES = {
+    "tie_order": ("id", "shuffled"),
+    "archive_search": ("on", "forbidden", "missing"),
+    "list_cap_mode": ("error", "empty"),
+    "error_shape": ("jsonapi", "code_message"),
+}
 
 
 def _validated(config: _Config) -> _Config:
     numbers = ("latency_ms", "org_rpm", "search_rpm", "other_consumer_rpm", "slow_seconds")
-    for name in (*numbers, "mutate_during_search"):
+    integers = ("mutate_during_search", "edit_tied_records", "list_max_records")
+    for name in (*numbers, *integers):
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             msg = f"{name} must be a number, got {value!r}"
@@ -158,11 +190,27 @@ def _validated(config: _Config) -> _Config:
         if value < 0:
             msg = f"{name} must not be negative, got {value!r}"
             raise ValueError(msg)
-    if not isinstance(config.mutate_during_search, int):
-        msg = "mutate_during_search must be an integer"
-        raise TypeError(msg)
-    if not isinstance(config.retry_after, bool):
-        msg = "retry_after must be a boolean"
+    for name in integers:
+        if not isinstance(getattr(config, name), int):
+            msg = f"{name} must be an integer"
+            raise TypeError(msg)
+    for name, allowed in _CHOICES.items():
+        value = getattr(config, name)
+        if value not in allowed:
+            msg = f"{name} must be one of {', '.join(allowed)}, got {value!r}"
+            raise ValueError(msg)
+    for name in ("retry_after", "accept_search_read_role"):
+        if not isinstance(getattr(config, name), bool):
+            msg = f"{name} must be a boolean"
+            raise TypeError(msg)
+    known_routes = {route.name for route in _ROUTES}
+    unknown_routes = set(config.missing_routes) - known_routes
+    if unknown_routes:
+        msg = f"missing_routes names unknown routes {sorted(unknown_routes)}"
+        raise ValueError(msg)
+    seed = config.faults_seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        msg = f"faults_seed must be an integer or null, got {seed!r}"
         raise TypeError(msg)
     if not isinstance(config.faults, dict):
         msg = "faults must be a mapping of kind to probability"
@@ -190,6 +238,8 @@ class _Request:
     body: bytes
     match: dict[str, str]
     fault: str | None = None
+    config: _Config = field(default_factory=_Config)  # the settings this request runs under
+    fault_key: bytes = b""  # hash that decided the fault; also decides timed_out's drops
 
 
 @dataclass
@@ -216,16 +266,50 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-def _error(status: int, detail: str) -> _Reply:
+def _error(status: int, detail: str, shape: str = "jsonapi") -> _Reply:
+    """An error reply; ``_App.error`` picks ``shape`` from the current settings."""
     code, title = _TITLES[status]
-    error = {"status": str(status), "code": code, "title": title, "detail": detail}
+    if shape == "code_message":
+        # Kustomer's errors page: "Most errors return an errors array. Each entry has a
+        # machine-readable code, a human-readable message, and optional meta". Which endpoints
+        # and statuses use it rather than the JSON:API object is [?]: here, every one.
+        error: dict[str, Any] = {"code": code, "message": detail, "meta": {}}
+    else:
+        error = {"status": str(status), "code": code, "title": title, "detail": detail}
     return _Reply(status, _dumps({"errors": [error]}))
 
 
 class _HttpError(Exception):
+    """Raised by handlers; the app turns it into an error reply in the configured shape."""
+
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
-        self.reply = _error(status, detail)
+        self.status = status
+        self.detail = detail
+
+
+def _unit(key: bytes, salt: bytes = b"") -> float:
+    """A number in [0, 1) that depends only on ``key`` and ``salt``."""
+    digest = hashlib.blake2b(key + b"|" + salt, digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _identity(method: str, path: str, query: list[tuple[str, str]], body: bytes) -> bytes:
+    """What makes two requests the same one: method, path, sorted query and body bytes."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (method, path, urlencode(sorted(query))):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    digest.update(body)
+    return digest.digest()
+
+
+@dataclass
+class _Found:
+    """A cached search result (before the horizon), and its runs of equal sort keys."""
+
+    objects: list[dict]
+    runs: list[tuple[int, int]] | None = None  # computed on first use
 
 
 @dataclass
@@ -281,6 +365,8 @@ def _new_stats() -> dict[str, Any]:
         "faults": {},
         "search_requests": 0,
         "search_mutations": 0,
+        "tie_edits": 0,
+        "tie_edited_ids": [],
         "other_consumer_requests": 0,
     }
 
@@ -302,13 +388,16 @@ class _App:
             EXPIRED_TOKEN: _Token(frozenset(ALL_ROLES), expired=True),
         }
         self.limiter = _RateLimiter()
+        self._config_lock = threading.Lock()
         self._stats_lock = threading.Lock()
         self._stats = _new_stats()
         self._fault_lock = threading.Lock()
-        self._fault_rng = random.Random(org.spec.seed * 7919 + 17)
-        self._search_cache: dict[tuple, list[dict]] = {}
+        # How many times each request identity met the fault dice (faults configured only).
+        self._fault_seen: dict[bytes, int] = {}
+        self._search_cache: dict[tuple, _Found] = {}
         self._cache_generation = org.generation
         self._search_ticks = 0
+        self._tie_requests = 0
         self._stop = threading.Event()
         self._consumer: threading.Thread | None = None
 
@@ -320,7 +409,12 @@ class _App:
         if unknown:
             msg = f"unknown setting(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}"
             raise TypeError(msg)
-        self.config = _validated(replace(self.config, **changes))
+        with self._config_lock:
+            self.config = _validated(replace(self.config, **changes))
+
+    def error(self, status: int, detail: str, config: _Config | None = None) -> _Reply:
+        """An error reply in the shape the settings (by default the current ones) ask for."""
+        return _error(status, detail, (config or self.config).error_shape)
 
     def stats(self) -> dict[str, Any]:
         with self._stats_lock:
@@ -367,7 +461,7 @@ class _App:
         if path.startswith("/__admin/"):
             return self._admin(method, path, dict(query), body)
         if path != "/v1" and not path.startswith("/v1/"):
-            return _error(404, f"No route for {method} {path}")
+            return self.error(404, f"No route for {method} {path}")
         return self._v1(method, path, query, authorization, body)
 
     def _v1(
@@ -387,31 +481,46 @@ class _App:
             if match and candidate.method == method:
                 route = candidate
                 break
-        is_search = route is not None and route.handler == "search"
+        missing = config.archive_search == "missing"
+        if route is not None and (
+            (route.handler == "archive_search" and missing) or route.name in config.missing_routes
+        ):
+            # An org or region without the endpoint; that it answers a plain 404 is [?].
+            route = None
+        is_search = route is not None and route.handler in _SEARCH_HANDLERS
         route_name = route.name if route else f"{method} {_ID_SEGMENT.sub('{id}', path)}"
         with self._stats_lock:
             self._stats["requests"] += 1
             _bump(self._stats["by_route"], route_name)
             if is_search:
                 self._stats["search_requests"] += 1
-        # Every /v1 request counts against the budget, whatever its outcome.
+        # Every /v1 request counts against the budget, whatever its outcome. Archive search
+        # spends the search budget too; whether it has a budget of its own is [?].
         budget = self.limiter.spend(
             is_search=is_search, org_rpm=config.org_rpm, search_rpm=config.search_rpm
         )
-        token = self._token(authorization)
+        token = self._token(authorization, config)
         fault = None
         if isinstance(token, _Reply):
             reply = token
         elif budget.exceeded:
-            reply = _error(429, "Rate limit exceeded")
+            reply = self.error(429, "Rate limit exceeded", config)
         elif route is None:
-            reply = _error(404, f"No route for {method} {path}")
-        elif route.roles is not None and token.roles.isdisjoint(route.roles):
-            reply = _error(403, "Forbidden: missing required role")
+            reply = self.error(404, f"No route for {method} {path}", config)
+        elif not self._allowed(route, token, config):
+            reply = self.error(403, "Forbidden: missing required role", config)
         else:
-            fault = self._roll_fault(is_search, config.faults)
+            fault, fault_key = self._roll_fault(is_search, config, (method, path, query, body))
             request = _Request(
-                method, path, query, dict(query), body, match.groupdict(), fault=fault
+                method,
+                path,
+                query,
+                dict(query),
+                body,
+                match.groupdict(),
+                fault=fault,
+                config=config,
+                fault_key=fault_key,
             )
             reply = self._faulted_or_run(route, request, token, config)
         if reply.status == 429:
@@ -433,49 +542,77 @@ class _App:
                 _bump(self._stats["faults"], fault)
         return reply
 
-    def _token(self, authorization: str | None) -> _Token | _Reply:
+    def _token(self, authorization: str | None, config: _Config) -> _Token | _Reply:
         scheme, _, value = (authorization or "").strip().partition(" ")
         token = self.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
         if token is None:
-            return _error(401, "Invalid token")
+            return self.error(401, "Invalid token", config)
         if token.expired:
-            return _error(401, "Expired token")
+            return self.error(401, "Expired token", config)
         if token.pod != POD:
             detail = (
                 f"Auth token associated with pod {token.pod} but request is being handled by {POD}"
             )
-            return _error(401, detail)
+            return self.error(401, detail, config)
         return token
 
-    def _roll_fault(self, is_search: bool, faults: dict[str, float]) -> str | None:
+    @staticmethod
+    def _allowed(route: _Route, token: _Token, config: _Config) -> bool:
+        roles = route.roles
+        if roles is None:
+            return True
+        if route.handler == "archive_search" and config.archive_search == "forbidden":
+            return False  # as for a key without the role
+        if route.handler in _SEARCH_HANDLERS and config.accept_search_read_role:
+            roles = (*roles, SEARCH_READ_ROLE)
+        return not token.roles.isdisjoint(roles)
+
+    def _roll_fault(
+        self,
+        is_search: bool,
+        config: _Config,
+        request: tuple[str, str, list[tuple[str, str]], bytes],
+    ) -> tuple[str | None, bytes]:
+        """The fault of one request and the key that decided it.
+
+        The decision hashes (seed, request identity, n), n being how many times that identity
+        was seen before: the same requests fail in every run whatever the thread timing, and a
+        retry (n + 1) gets a fresh decision. Requests are counted only while faults are on.
+        """
+        faults = config.faults
         if not faults:
-            return None
+            return None, b""
+        identity = _identity(*request)
         with self._fault_lock:
-            roll = self._fault_rng.random()
+            seen = self._fault_seen.get(identity, 0)
+            self._fault_seen[identity] = seen + 1
+        seed = self.org.spec.seed if config.faults_seed is None else config.faults_seed
+        key = hashlib.blake2b(f"{seed}:{seen}:".encode() + identity, digest_size=16).digest()
+        roll = _unit(key)
         threshold = 0.0
         for kind in FAULT_KINDS:
             if kind == "timed_out" and not is_search:
                 continue
             threshold += faults.get(kind, 0)
             if roll < threshold:
-                return kind
-        return None
+                return kind, key
+        return None, key
 
     def _faulted_or_run(
         self, route: _Route, request: _Request, token: _Token, config: _Config
     ) -> _Reply:
         fault = request.fault
         if fault in ("500", "502", "503"):
-            return _error(int(fault), "Injected fault")
+            return self.error(int(fault), "Injected fault", config)
         if fault == "429":
-            return _error(429, "Rate limit exceeded")
+            return self.error(429, "Rate limit exceeded", config)
         if fault == "slow":
             time.sleep(config.slow_seconds)
         with self.org.lock:
             try:
                 reply = getattr(self, route.handler)(request, token)
             except _HttpError as exc:
-                reply = exc.reply
+                reply = self.error(exc.status, exc.detail, config)
         if fault in ("reset", "truncate"):
             reply.fault = fault
         return reply
@@ -494,6 +631,7 @@ class _App:
                 params.get("stream", "")
             ),
         }.get((method, path))
+        # Admin routes are not Kustomer's: their errors keep one shape whatever error_shape says.
         if action is None:
             return _error(404, f"No admin route for {method} {path}")
         try:
@@ -579,6 +717,18 @@ class _App:
     def _list(self, request: _Request, objects: list[dict], max_size: int) -> _Reply:
         page, size = self._paging(request, max_size)
         start = (page - 1) * size
+        cap = request.config.list_max_records
+        if cap and start >= cap:
+            # AWS Glue's connector docs report a 10,000-record limit; how the real list endpoints
+            # refuse past it (400, empty page, or not at all) is [?]: both are offered.
+            if request.config.list_cap_mode == "error":
+                detail = (
+                    f"Page limit exceeded: page {page} with pageSize {size} is beyond {cap} records"
+                )
+                raise _HttpError(400, detail)
+            links = self._links(request, page, size, has_next=False)
+            return _Reply(200, self._body({"pageSize": size, "page": page}, links, []))
+        # The last page under the cap still advertises `next` beyond it, as search does.
         items = objects[start : start + size]
         links = self._links(request, page, size, has_next=start + size < len(objects))
         return _Reply(200, self._body({"pageSize": size, "page": page}, links, items))
@@ -700,6 +850,15 @@ class _App:
         return self._list(request, users, 500)
 
     def search(self, request: _Request, _token: _Token) -> _Reply:
+        return self._search(request, archive=False)
+
+    def archive_search(self, request: _Request, _token: _Token) -> _Reply:
+        # Documented with the same body and paging as search, serving only what is older than
+        # the 2-year horizon. Its "limited number of attributes" is not modelled (every search
+        # attribute works), and that it shares search's cap, meta and timeouts is [?].
+        return self._search(request, archive=True)
+
+    def _search(self, request: _Request, *, archive: bool) -> _Reply:
         page, size = self._paging(request, 500)
         if page > SEARCH_MAX_PAGES or page * size > SEARCH_MAX_RESULTS:
             detail = (
@@ -716,17 +875,23 @@ class _App:
         # A missing queryContext means customers (reference §4.1 [I]).
         context = body.get("queryContext", "customer")
         try:
-            matches = self._matching(body, context)
+            found = self._matching(body, context)
         except search.SearchError as exc:
             raise _HttpError(400, str(exc)) from exc
+        matches = found.objects
+        if request.config.tie_order == "shuffled":
+            matches = self._shuffled_ties(found, body, context)
         cutoff_us = int((time.time() - SEARCH_HORIZON_DAYS * 86_400) * 1_000_000)
-        visible = search.within_horizon(matches, cutoff_us)
+        horizon = search.beyond_horizon if archive else search.within_horizon
+        visible = horizon(matches, cutoff_us)
         total_pages = math.ceil(len(visible) / size)
-        items = visible[(page - 1) * size : page * size]
+        start = (page - 1) * size
+        items = visible[start : start + size]
         timed_out = request.fault == "timed_out"
         if timed_out:
-            with self._fault_lock:
-                items = [o for o in items if self._fault_rng.random() < 0.5]
+            # Which items a timed-out search drops is decided by the request's fault hash.
+            key = request.fault_key
+            items = [o for n, o in enumerate(items, start) if _unit(key, b"%d" % n) < 0.5]
         meta = {
             "pageSize": size,
             "page": page,
@@ -742,9 +907,10 @@ class _App:
         reply = _Reply(200, self._body(meta, links, items))
         if request.fault is None:
             self._after_search(visible)
+            self._edit_tied(context, items)
         return reply
 
-    def _matching(self, body: dict, context: str) -> list[dict]:
+    def _matching(self, body: dict, context: str) -> _Found:
         if self._cache_generation != self.org.generation:
             self._search_cache.clear()
             self._cache_generation = self.org.generation
@@ -753,11 +919,28 @@ class _App:
         if found is None:
             stream = search.CONTEXTS.get(context) if isinstance(context, str) else None
             objects = self.org.objects(stream) if stream else []
-            found = search.matching(objects, body, context)
+            found = _Found(search.matching(objects, body, context))
             if len(self._search_cache) >= 64:
                 self._search_cache.clear()
             self._search_cache[key] = found
         return found
+
+    def _shuffled_ties(self, found: _Found, body: dict, context: str) -> list[dict]:
+        """``tie_order="shuffled"``: a new order among equal sort keys on every request.
+
+        Elasticsearch promises no tiebreak, so pages of one tie may overlap or skip records.
+        The permutation comes from the org seed and a per-request counter (reproducible).
+        """
+        if found.runs is None:
+            found.runs = search.tie_runs(found.objects, body, context)
+        self._tie_requests += 1
+        rng = random.Random(f"{self.org.spec.seed}:ties:{self._tie_requests}")
+        ordered = list(found.objects)
+        for start, end in found.runs:
+            run = ordered[start:end]
+            rng.shuffle(run)
+            ordered[start:end] = run
+        return ordered
 
     def _after_search(self, visible: list[dict]) -> None:
         """``mutate_during_search``: every K-th search bumps 2 records the query can see."""
@@ -769,6 +952,31 @@ class _App:
             bumped = self.org.bump(self.org.sample(visible, 2))
             with self._stats_lock:
                 self._stats["search_mutations"] += len(bumped)
+
+    def _edit_tied(self, context: str, served: list[dict]) -> None:
+        """``edit_tied_records``: edit one tied record this response served, while others
+        still sit at the tie (an already-served record edited before the tie's next page)."""
+        if self.config.edit_tied_records <= 0:
+            return
+        stream = search.CONTEXTS.get(context)
+        tie = self.org.tie_at.get(stream) if stream else None
+        if stream is None or tie is None:
+            return
+        tied = [o for o in served if o["attributes"].get("updatedAt") == tie]
+        if not tied:
+            return
+        still = sum(1 for o in self.org.objects(stream) if o["attributes"].get("updatedAt") == tie)
+        if still < 2:
+            return
+        with self._config_lock:
+            left = self.config.edit_tied_records
+            if left <= 0:
+                return
+            self.config = replace(self.config, edit_tied_records=left - 1)
+        edited = self.org.bump(self.org.sample(tied, 1))
+        with self._stats_lock:
+            self._stats["tie_edits"] += len(edited)
+            self._stats["tie_edited_ids"] += edited
 
 
 def _is_pending(user: dict) -> bool:
@@ -823,7 +1031,7 @@ class _Handler(BaseHTTPRequestHandler):
             length = -1
         if length < 0:
             self.close_connection = True
-            self._send(_error(400, "Invalid Content-Length"))
+            self._send(self.server.app.error(400, "Invalid Content-Length"))
             return
         body = self.rfile.read(length) if length else b""
         reply = self.server.app.handle(method, self.path, self.headers.get("Authorization"), body)
@@ -851,6 +1059,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops connects from a burst of clients (they retry
+    # after 1 s); the real API accepts many at once.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: _App) -> None:
         self.app = app
@@ -895,32 +1106,11 @@ class LocalKustomer:
     Use as a context manager, or call ``start()`` / ``stop()``.
     """
 
-    def __init__(
-        self,
-        spec: OrgSpec | None = None,
-        *,
-        port: int = 0,
-        org_rpm: int = 1000,
-        search_rpm: int = 100,
-        latency_ms: float = 0,
-        other_consumer_rpm: float = 0,
-        retry_after: bool = False,
-        faults: dict[str, float] | None = None,
-        slow_seconds: float = 5.0,
-        mutate_during_search: int = 0,
-    ) -> None:
+    def __init__(self, spec: OrgSpec | None = None, *, port: int = 0, **settings: Any) -> None:
+        """An org built from ``spec``; ``settings`` are any of ``configure``'s."""
         self.org = Org.build(spec or OrgSpec())
-        config = _Config(
-            latency_ms=latency_ms,
-            faults=dict(faults or {}),
-            retry_after=retry_after,
-            org_rpm=org_rpm,
-            search_rpm=search_rpm,
-            other_consumer_rpm=other_consumer_rpm,
-            slow_seconds=slow_seconds,
-            mutate_during_search=mutate_during_search,
-        )
-        self._app = _App(self.org, config)
+        self._app = _App(self.org, _Config())
+        self._app.configure(settings)
         self._port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -967,8 +1157,10 @@ class LocalKustomer:
         self.stop()
 
     def configure(self, **changes: Any) -> None:
-        """Change any of: latency_ms, faults, retry_after, org_rpm, search_rpm,
-        other_consumer_rpm, slow_seconds, mutate_during_search."""
+        """Change any ``_Config`` setting: latency_ms, faults, retry_after, org_rpm, search_rpm,
+        other_consumer_rpm, slow_seconds, mutate_during_search, tie_order, edit_tied_records,
+        archive_search, list_max_records, list_cap_mode, error_shape, accept_search_read_role,
+        faults_seed, missing_routes."""
         self._app.configure(changes)
 
     def stats(self) -> dict[str, Any]:
@@ -985,4 +1177,4 @@ class LocalKustomer:
         self._app.tokens[token] = _Token(frozenset(ALL_ROLES if roles is None else roles), pod)
 
 
-__all__ = ["ADMIN_TOKEN", "ALL_ROLES", "FAULT_KINDS", "LocalKustomer"]
+__all__ = ["ADMIN_TOKEN", "ALL_ROLES", "FAULT_KINDS", "SEARCH_READ_ROLE", "LocalKustomer"]
