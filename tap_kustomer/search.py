@@ -1,16 +1,26 @@
 """Search pagination: every object updated since a point, each once, in order.
 
-``POST /v1/customers/search`` sorted by ``<context>_updated_at`` ascending is paged
-by re-anchoring (keyset pagination) rather than by page number:
+``POST /v1/customers/search`` (and the archive search, which takes the same bodies)
+sorted by ``<context>_updated_at`` ascending is paged by keyset, never by offset:
+every query reads page 1 only, and the next one starts where it ended.
 
-* each query asks ``updated_at gte <anchor>`` and reads page 1; the next query
-  re-anchors on the last ``updatedAt`` it saw, so a scan never comes near the cap
-  of 100 pages / 10,000 results, and objects updated mid-scan (which leave their
-  place and shift the pages behind them) can never make it skip one;
-* ``gte``, never ``gt``: objects sharing the anchor's timestamp are read again and
-  dropped by id, so none on a boundary is lost;
-* when a whole page shares the anchor's timestamp (a bulk update), re-anchoring
-  would not move, so the scan pages forward (page 2, 3, ...) within that query.
+* Each query asks ``updated_at gte <anchor>``; the next re-anchors on the last
+  ``updatedAt`` it saw and drops the ids already read at that value. A scan never
+  nears the 100-page / 10,000-result cap, and needs no order among equal keys.
+* When a whole page shares one value, re-anchoring cannot move: the scan walks that
+  tie by the next key of ``TIE_KEYS`` (``updated_at`` equal to the tie, keyset on
+  ``created_at``; then on the id), and afterwards asks ``gt`` the tied value.
+
+Why no object is skipped. A query for ``key >= a`` sorted by ``key`` returns on
+page 1 the smallest keys of its result set. When the page is not full, it held the
+whole result set. When it is full and its last key ``b`` is above its first, every
+matching object with ``key < b`` was on it, so ``key >= b`` minus the ids read at
+``b`` is exactly what is left; when it is all one key, the tie walk reads every
+object with that key (by the same argument one key deeper) before the scan asks
+``key > b``. No step depends on where an object stood on an earlier page, so
+neither the order among equal keys nor an object edited mid-scan can make one
+slip past: an edit gives it a later ``updatedAt``, where this scan or the next
+reads it.
 
 The position after each object is a ``SearchCheckpoint`` the stream stores in its
 STATE, so an interrupted run resumes where it stopped.
@@ -18,23 +28,33 @@ STATE, so an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tap_kustomer.records import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
-    import datetime as dt
     from collections.abc import Iterator
 
     from tap_kustomer.client import KustomerClient
 
-MAX_SEARCH_PAGES = 100
-MAX_SEARCH_RESULTS = 10_000
+# Keys that order a scan, each one walking the ties of the one before. Sorting and
+# filtering on ``<context>_created_at`` follows the documented attribute catalogue;
+# ``<context>_id`` as a search attribute is [?] in Kustomer's reference: it is only
+# asked for when more than a page of objects share both updatedAt and createdAt
+# (a bulk import), and a refusal then stops the run with the API's error.
+TIE_KEYS: tuple[tuple[str, str], ...] = (
+    ("updated_at", "updatedAt"),
+    ("created_at", "createdAt"),
+    ("id", "id"),
+)
+
+Value = dt.datetime | str
 
 
 class SearchTieTooLargeError(RuntimeError):
-    """More objects share one ``updatedAt`` than one search query can reach."""
+    """A page of objects shares every key the search can order by."""
 
 
 @dataclass
@@ -45,13 +65,25 @@ class SearchCheckpoint:
     skip_ids: list[str] = field(default_factory=list)
 
 
+def _value(obj: dict[str, Any], level: int) -> Value:
+    attribute = TIE_KEYS[level][1]
+    if attribute == "id":
+        return str(obj["id"])
+    return parse_timestamp(obj["attributes"][attribute])
+
+
+def _operand(value: Value) -> str:
+    return format_timestamp(value) if isinstance(value, dt.datetime) else value
+
+
 @dataclass
 class SearchScan:
     """One ascending scan of a search context from a checkpoint.
 
     ``lag_floor`` is the run's start less Kustomer's indexing lag: an object updated
     after it may not be searchable yet, so the checkpoint never moves past it and the
-    next run reads that stretch again (the documented overlap).
+    next run reads that stretch again (the documented overlap). ``archive`` scans the
+    archive search (objects last updated over two years ago) instead.
     """
 
     client: KustomerClient
@@ -59,46 +91,64 @@ class SearchScan:
     start: SearchCheckpoint
     lag_floor: dt.datetime
     page_size: int
+    archive: bool = False
     requests: int = 0
     checkpoint: SearchCheckpoint = field(init=False)
 
     def __post_init__(self) -> None:
         """Begin at the start checkpoint."""
         self.checkpoint = SearchCheckpoint(self.start.resume_from, list(self.start.skip_ids))
-        self._max_pages = min(MAX_SEARCH_PAGES, MAX_SEARCH_RESULTS // self.page_size)
 
     def hits(self) -> Iterator[dict[str, Any]]:
         """Yield each object updated at or after the start once, oldest first."""
-        anchor = self.start.resume_from
-        read_at_anchor = set(self.start.skip_ids)
-        page = 1
+        start = self.start
+        return self._walk((), 0, start.resume_from, set(start.skip_ids), frozenset())
+
+    def _walk(
+        self,
+        equal: tuple[tuple[int, Value], ...],
+        level: int,
+        lower: Value | None,
+        read_at_lower: set[str],
+        excluded: frozenset[str],
+    ) -> Iterator[dict[str, Any]]:
+        """Objects whose keys before ``level`` equal ``equal``, by key ``level`` from ``lower``.
+
+        Of those, the ids in ``read_at_lower`` (at key ``lower``) and in ``excluded``
+        (anywhere in this tie) were read before the walk began and are not yielded again.
+        """
+        inclusive = True
+        read_at_last = read_at_lower
+        last: Value | None = lower
         while True:
-            data, has_next = self._fetch(anchor, page)
+            data = self._fetch(equal, level, lower, inclusive=inclusive)
             for obj in data:
-                updated_at = parse_timestamp(obj["attributes"]["updatedAt"])
-                if updated_at == anchor and obj["id"] in read_at_anchor:
+                value = _value(obj, level)
+                if obj["id"] in excluded or (value == last and obj["id"] in read_at_last):
                     continue
-                if updated_at == anchor:
-                    read_at_anchor.add(obj["id"])
+                if value != last:
+                    last, read_at_last = value, set()
+                read_at_last.add(obj["id"])
                 yield obj
-            if not has_next or len(data) < self.page_size:
+            if len(data) < self.page_size:
                 return
-            last = parse_timestamp(data[-1]["attributes"]["updatedAt"])
-            if last > anchor:
-                anchor, page = last, 1
-                read_at_anchor = {
-                    obj["id"]
-                    for obj in data
-                    if parse_timestamp(obj["attributes"]["updatedAt"]) == last
-                }
+            first_value, last_value = _value(data[0], level), _value(data[-1], level)
+            if first_value != last_value:
+                lower, inclusive = last_value, True
+                read_at_last = {o["id"] for o in data if _value(o, level) == last_value}
+                last = last_value
                 continue
-            page += 1
-            if page > self._max_pages:
+            if level + 1 == len(TIE_KEYS):
                 msg = (
-                    f"More than {MAX_SEARCH_RESULTS} {self.context}s share updatedAt "
-                    f"{format_timestamp(anchor)}; Kustomer's search cannot page past them"
+                    f"More than {self.page_size} {self.context}s share every key the search "
+                    f"orders by ({', '.join(f'{TIE_KEYS[k][0]}={_operand(v)}' for k, v in equal)})"
+                    "; Kustomer's search cannot page past them"
                 )
                 raise SearchTieTooLargeError(msg)
+            tie = (*equal, (level, last_value))
+            yield from self._walk(tie, level + 1, None, set(), excluded | read_at_last)
+            lower, inclusive = last_value, False
+            last, read_at_last = None, set()
 
     def advance(self, obj: dict[str, Any]) -> None:
         """Record that ``obj`` (a hit of this scan) and everything before it is done."""
@@ -111,16 +161,33 @@ class SearchScan:
         if resume_from == updated_at:
             checkpoint.skip_ids.append(obj["id"])
 
-    def _fetch(self, anchor: dt.datetime, page: int) -> tuple[list[dict[str, Any]], bool]:
-        field_name = f"{self.context}_updated_at"
+    def _fetch(
+        self,
+        equal: tuple[tuple[int, Value], ...],
+        level: int,
+        lower: Value | None,
+        *,
+        inclusive: bool,
+    ) -> list[dict[str, Any]]:
+        def attribute(key_level: int) -> str:
+            return f"{self.context}_{TIE_KEYS[key_level][0]}"
+
+        criteria: list[dict[str, Any]] = []
+        for key_level, value in equal:
+            operand = _operand(value)
+            criteria += [
+                {attribute(key_level): {"gte": operand}},
+                {attribute(key_level): {"lte": operand}},
+            ]
+        if lower is not None:
+            criteria.append({attribute(level): {"gte" if inclusive else "gt": _operand(lower)}})
         body = {
             "queryContext": self.context,
-            "and": [{field_name: {"gte": format_timestamp(anchor)}}],
-            "sort": [{field_name: "asc"}],
+            "and": criteria,
+            "sort": [{attribute(level): "asc"}],
             # Soft-deleted objects are emitted with their flag so a warehouse sees them.
             "includeDeleted": True,
         }
-        document = self.client.search(body, page=page, page_size=self.page_size)
+        document = self.client.search(body, page=1, page_size=self.page_size, archive=self.archive)
         self.requests += 1
-        data = document.get("data") or []
-        return data, bool((document.get("links") or {}).get("next"))
+        return document.get("data") or []
