@@ -10,12 +10,13 @@ from pathlib import Path
 from singer_sdk.exceptions import SingerSDKError
 
 from tap_kustomer.search import SearchTieTooLargeError
-from tap_kustomer.tap import ConnectionTestError, TapKustomer
+from tap_kustomer.tap import ConnectionTestError, TapKustomer, UnavailableStreamsError
 
 _EXPECTED_ERRORS = (
     SingerSDKError,
     SearchTieTooLargeError,
     ConnectionTestError,
+    UnavailableStreamsError,
     OSError,
     ValueError,
 )

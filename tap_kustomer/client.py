@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urljoin, urlsplit
 
 import backoff
@@ -19,7 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-from tap_kustomer.permissions import endpoint_of, required_permission
+from tap_kustomer.permissions import endpoint_of, roles_hint
 
 if TYPE_CHECKING:
     import logging
@@ -28,12 +28,29 @@ if TYPE_CHECKING:
     from tap_kustomer.pacing import Pacer
 
 SEARCH_PATH = "/v1/customers/search"
+ARCHIVE_SEARCH_PATH = "/v1/customers/archive/search"
+# Both take the search roles and, [?] in the reference, the search budget: paced as searches.
+SEARCH_PATHS = frozenset({SEARCH_PATH, ARCHIVE_SEARCH_PATH})
+# The list endpoints' page size ("most lists 100", kustomer-api.md §2.2).
+LIST_PAGE_SIZE = 100
 _MAX_DETAIL_CHARS = 200
 _BACKOFF_CAP_SECONDS = 60
 
 
 class KustomerAPIError(FatalAPIError):
-    """Kustomer answered with an error that retrying cannot fix."""
+    """Kustomer answered with an error that retrying cannot fix.
+
+    ``endpoint`` is the request's endpoint template (``GET /v1/conversations/{id}/events``)
+    and ``status`` the HTTP status, where the error came from a response.
+    """
+
+    def __init__(
+        self, message: str, *, endpoint: str | None = None, status: int | None = None
+    ) -> None:
+        """Keep the one-line message and where it came from."""
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.status = status
 
 
 class AuthenticationError(KustomerAPIError):
@@ -46,6 +63,15 @@ class PermissionDeniedError(KustomerAPIError):
 
 class NotFoundError(KustomerAPIError):
     """404: the object or endpoint does not exist."""
+
+
+class BadRequestError(KustomerAPIError):
+    """400: Kustomer refused the request itself (a body, a parameter, a page past a limit)."""
+
+
+class _Origin(TypedDict):
+    endpoint: str
+    status: int
 
 
 class TransientAPIError(RetriableAPIError):
@@ -111,10 +137,13 @@ class KustomerClient:
         """GET a path or a relative ``links.next`` and return the JSON body."""
         return self._send_with_retries("GET", self._absolute(link), params, None)
 
-    def search(self, body: Mapping[str, Any], *, page: int, page_size: int) -> dict[str, Any]:
-        """POST one page of ``/v1/customers/search``."""
+    def search(
+        self, body: Mapping[str, Any], *, page: int, page_size: int, archive: bool = False
+    ) -> dict[str, Any]:
+        """POST one page of ``/v1/customers/search``, or of the archive search."""
         params = {"page": page, "pageSize": page_size}
-        return self._send_with_retries("POST", self.api_url + SEARCH_PATH, params, body)
+        path = ARCHIVE_SEARCH_PATH if archive else SEARCH_PATH
+        return self._send_with_retries("POST", self.api_url + path, params, body)
 
     def iter_pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """Yield every page of a list endpoint, following ``links.next``."""
@@ -143,7 +172,7 @@ class KustomerClient:
     ) -> dict[str, Any]:
         path = urlsplit(url).path
         endpoint = endpoint_of(path)
-        self._pacer.acquire(search=path == SEARCH_PATH)
+        self._pacer.acquire(search=path in SEARCH_PATHS)
         with self._stats_lock:
             self.requests_by_endpoint[f"{method} {endpoint}"] += 1
         try:
@@ -175,11 +204,14 @@ class KustomerClient:
     def _check_status(self, method: str, path: str, response: requests.Response) -> None:
         status = response.status_code
         rate_limited = status == requests.codes.too_many_requests
-        self._pacer.observe(response.headers, rate_limited=rate_limited, search=path == SEARCH_PATH)
+        self._pacer.observe(
+            response.headers, rate_limited=rate_limited, search=path in SEARCH_PATHS
+        )
         if status < requests.codes.bad_request:
             return
         where = f"{method} {path}"
         detail = _error_detail(response)
+        origin = _Origin(endpoint=f"{method} {endpoint_of(path)}", status=status)
         if rate_limited:
             with self._stats_lock:
                 self.rate_limited += 1
@@ -189,18 +221,22 @@ class KustomerClient:
             msg = f"{where}: {status} {response.reason}{detail}"
             raise TransientAPIError(msg, response)
         if status == requests.codes.unauthorized:
-            raise AuthenticationError(_authentication_message(where, detail, self.api_url))
+            message = _authentication_message(where, detail, self.api_url)
+            raise AuthenticationError(message, **origin)
         if status == requests.codes.forbidden:
             msg = (
-                f"{where}: 403 Forbidden: the API key lacks the Kustomer role "
-                f"{required_permission(path)}; add it to the key's roles{detail}"
+                f"{where}: 403 Forbidden{detail}: the API key lacks a Kustomer role this "
+                f"endpoint needs, {roles_hint(path)}"
             )
-            raise PermissionDeniedError(msg)
+            raise PermissionDeniedError(msg, **origin)
         if status == requests.codes.not_found:
             msg = f"{where}: 404 Not Found{detail}"
-            raise NotFoundError(msg)
+            raise NotFoundError(msg, **origin)
+        if status == requests.codes.bad_request:
+            msg = f"{where}: 400 Bad Request{detail}"
+            raise BadRequestError(msg, **origin)
         msg = f"{where}: {status} {response.reason}{detail}"
-        raise KustomerAPIError(msg)
+        raise KustomerAPIError(msg, **origin)
 
     def _log_retry(self, details: Any) -> None:  # noqa: ANN401 - backoff's details dict
         with self._stats_lock:
@@ -218,14 +254,26 @@ _decode = msgspec.json.Decoder().decode
 
 
 def _error_detail(response: requests.Response) -> str:
-    """Kustomer's own words from an ``errors[]`` body, short; never other content."""
+    """Kustomer's own words from an error body, short; never other content.
+
+    Kustomer documents most error bodies as ``{code, message, meta}`` and some as
+    JSON:API ``errors[]`` (whose items hold ``detail``/``title``, or ``message``);
+    both are read, the most specific text first.
+    """
     try:
-        errors = json.loads(response.content).get("errors")
-        first = errors[0]
-        text = first.get("detail") or first.get("title") or first.get("code") or ""
-    except (ValueError, AttributeError, TypeError, IndexError, KeyError):
+        document = json.loads(response.content)
+    except ValueError:
         return ""
-    return f" ({str(text)[:_MAX_DETAIL_CHARS]})" if text else ""
+    if not isinstance(document, dict):
+        return ""
+    errors = document.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors else None
+    source = first if isinstance(first, dict) else document
+    for key in ("detail", "message", "title", "code"):
+        text = source.get(key)
+        if isinstance(text, str) and text.strip():
+            return f" ({' '.join(text.split())[:_MAX_DETAIL_CHARS]})"
+    return ""
 
 
 def _authentication_message(where: str, detail: str, api_url: str) -> str:

@@ -16,6 +16,7 @@ from singer_sdk.tap_base import CliTestOptionValue
 from tap_kustomer.client import AuthenticationError, KustomerAPIError, KustomerClient
 from tap_kustomer.output import SingerWriter
 from tap_kustomer.pacing import Pacer
+from tap_kustomer.permissions import unavailable_reason
 from tap_kustomer.pii import DROP, HASH, KEEP
 from tap_kustomer.records import parse_timestamp
 from tap_kustomer.streams import STREAM_TYPES
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
 
 class ConnectionTestError(RuntimeError):
     """``--test`` found streams the key cannot read."""
+
+
+class UnavailableStreamsError(RuntimeError):
+    """Every selected stream's endpoint refused the key."""
 
 
 DISTRIBUTION = "wfm-labs-tap-kustomer"
@@ -204,6 +209,17 @@ class TapKustomer(Tap):
             ),
         ),
         th.Property(
+            "on_unavailable_stream",
+            th.StringType(allowed_values=["warn", "fail"]),
+            default="warn",
+            title="A stream the key cannot read",
+            description=(
+                "warn: a stream whose endpoint answers 403 (missing role) or 404 (not in this "
+                "org or region) is skipped with a warning and the other streams go on; a run "
+                "in which every selected stream is skipped fails. fail: stop the run."
+            ),
+        ),
+        th.Property(
             "agent_states_snapshots",
             th.IntegerType(minimum=1, maximum=240),
             default=1,
@@ -289,15 +305,28 @@ class TapKustomer(Tap):
         except AuthenticationError:
             raise
         except KustomerAPIError as exc:
-            self.logger.error("%-20s NOT readable: %s", stream.name, exc)  # noqa: TRY400
+            reason = unavailable_reason(str(exc), exc.endpoint, exc.status)
+            self.logger.error("%-20s NOT readable: %s", stream.name, reason)  # noqa: TRY400
             return False
         self.logger.info("%-20s readable", stream.name)
         return True
 
     @cached_property
-    def history_start_pages(self) -> dict[tuple[str, dt.datetime], int | None]:
-        """First list page of the history pass per endpoint, found once per run."""
+    def unavailable_streams(self) -> dict[str, str]:
+        """Streams skipped in this run, with the endpoint and status that refused them."""
         return {}
+
+    def finish_run(self) -> None:
+        """After every stream: name the skipped ones, and fail if all were."""
+        skipped = self.unavailable_streams
+        if not skipped:
+            return
+        named = ", ".join(f"{name} ({why})" for name, why in skipped.items())
+        selected = [stream for stream in self.streams.values() if stream.selected]
+        if len(skipped) >= len(selected):
+            msg = f"every selected stream was refused: {named}"
+            raise UnavailableStreamsError(msg)
+        self.logger.warning("Skipped %d of %d streams: %s", len(skipped), len(selected), named)
 
     def now(self) -> dt.datetime:
         """The current time, UTC."""

@@ -18,7 +18,12 @@ if TYPE_CHECKING:
 
 # A start_date this far ahead of the clock is a typo, not a clock skew.
 _FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-_STATE_TIMESTAMPS = ("resume_from", "replication_key_value", "history_before")
+_STATE_TIMESTAMPS = (
+    "resume_from",
+    "replication_key_value",
+    "history_resume_from",
+    "history_before",
+)
 
 
 class InvalidInputError(ValueError):
@@ -94,8 +99,11 @@ def _bookmark_problems(stream: str, bookmark: Any) -> list[str]:  # noqa: ANN401
             parse_timestamp(str(value))
         except ValueError:
             problems.append(f"STATE {stream}.{key} {value!r} is not a timestamp")
-    if not isinstance(bookmark.get("resume_skip_ids", []), list):
-        problems.append(f"STATE {stream}.resume_skip_ids is not a list")
+    problems.extend(
+        f"STATE {stream}.{key} is not a list"
+        for key in ("resume_skip_ids", "history_resume_skip_ids")
+        if not isinstance(bookmark.get(key, []), list)
+    )
     page = bookmark.get("history_page")
     if page is not None and not (isinstance(page, int) and page >= 1):
         problems.append(f"STATE {stream}.history_page {page!r} is not a page number")

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 import time
 
 import pytest
-from conftest import cli_config, run_killed_repeatedly, run_tap, selected_catalog, unlimited_api
+from conftest import (
+    Kill,
+    cli_config,
+    in_phase,
+    run_killed_at,
+    run_tap,
+    selected_catalog,
+    unlimited_api,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kustomer_api import LocalKustomer, OrgSpec
 
+from tap_kustomer.progress import Progress
 from tap_kustomer.records import parse_timestamp
-from tap_kustomer.streams.base import created_at
+from tap_kustomer.streams.history import HistoryPass, ListReader, created_at
 
 HISTORY_STREAMS = ("conversations", "messages", "conversation_events", "tickets")
 INCREMENTAL_STREAMS = ("conversations", "messages", "conversation_events", "customers", "tickets")
@@ -22,9 +30,10 @@ TWO_YEARS = dt.timedelta(days=730)
 
 
 def truth_ids(api, stream: str) -> set[str]:
-    """Every object a client can read: search hides soft-deleted conversations unless
-    asked, the list endpoint hides them always (kustomer-api.md [?]), so those updated
-    before the search horizon (and their events) cannot be reached."""
+    """Every object a client without the archive search can read: search hides
+    soft-deleted conversations unless asked, the list endpoint hides them always
+    (kustomer-api.md [?]), so those updated before the search horizon (and their
+    events) cannot be reached."""
     horizon = dt.datetime.now(dt.timezone.utc) - TWO_YEARS
     hidden = {
         obj["id"]
@@ -49,8 +58,10 @@ def start_date_for(api) -> str:
 
 @pytest.fixture(scope="module")
 def five_years():
+    # Without the archive search: the history comes from the list endpoints (the
+    # archive route is tested in test_history.py).
     spec = OrgSpec(seed=5, conversations=1200, history_days=5 * 365)
-    with unlimited_api(spec) as api:
+    with unlimited_api(spec, archive_search="missing") as api:
         yield api
 
 
@@ -97,16 +108,22 @@ def test_a_later_full_run_does_not_read_history_again(five_years, unpaced):
     assert five_years.stats()["requests"] == 1
 
 
-def test_a_backfill_killed_at_random_points_resumes_without_losing_a_record(tmp_path):
+def test_a_list_pass_killed_in_every_stream_resumes_without_losing_a_record(tmp_path):
     spec = OrgSpec(seed=23, conversations=250, history_days=5 * 365)
-    with LocalKustomer(spec) as api:
+    with LocalKustomer(spec, archive_search="missing") as api:
         config_path = cli_config(api, tmp_path, start_date=start_date_for(api))
         catalog_path = selected_catalog(tmp_path, config_path, HISTORY_STREAMS)
-        delays = [random.Random(7).uniform(1.5, 6.0) for _ in range(4)]
-        records = run_killed_repeatedly(tmp_path, config_path, catalog_path, delays)
+        plan = (
+            ("conversation_events", 150),
+            ("conversations", 100),
+            ("messages", 200),
+            ("tickets", 100),
+        )
+        kills = [Kill(f"{stream} list pass", in_phase(stream, "history", n)) for stream, n in plan]
+        records = run_killed_at(tmp_path, config_path, catalog_path, kills)
         for stream in HISTORY_STREAMS:
             missing = truth_ids(api, stream) - records.get(stream, set())
-            assert not missing, f"{stream}: {len(missing)} missing after kills at {delays}"
+            assert not missing, f"{stream}: {len(missing)} missing after kills in the list pass"
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +171,13 @@ def test_records_changed_during_a_run_are_picked_up_by_the_next(quiet_org, unpac
         assert not stale, f"{stream}: {len(stale)} stale or missing"
 
 
-def test_the_history_pass_finds_its_first_page_in_a_few_requests(unpaced):
+def list_reader(tap, stream_name: str, bound: dt.datetime) -> ListReader:
+    stream = tap.streams[stream_name]
+    history = HistoryPass(stream, {}, Progress(stream.name, stream.logger, stream.client))
+    return ListReader(history, str(stream.history_path), bound)
+
+
+def test_the_list_pass_finds_its_first_page_in_a_few_requests(unpaced):
     spec = OrgSpec(seed=43, conversations=6000, history_days=5 * 365)
     with unlimited_api(spec) as api:
         config = {
@@ -165,10 +188,9 @@ def test_the_history_pass_finds_its_first_page_in_a_few_requests(unpaced):
         from tap_kustomer.tap import TapKustomer
 
         tap = TapKustomer(config=config)
-        stream = tap.streams["conversations"]
-        boundary = tap.run_started_at - dt.timedelta(days=729)
+        boundary = tap.run_started_at - TWO_YEARS
         api.reset_stats()
-        page = stream._first_history_page("/v1/conversations", boundary)
+        page = list_reader(tap, "conversations", boundary).first_page(resume=None)
         probes = api.stats()["requests"]
         # The answer is right: the page before it is all newer than the boundary.
         newest_first = sorted(api.org.truth("conversations"), key=lambda c: c["id"], reverse=True)
@@ -178,10 +200,6 @@ def test_the_history_pass_finds_its_first_page_in_a_few_requests(unpaced):
         assert all(created_at(c["id"]) >= boundary for c in before)
         assert created_at(at[-1]["id"]) < boundary
         assert probes <= 6, f"{probes} requests to find page {page} of {len(live) // 100 + 1}"
-        # A second stream on the same endpoint reuses the answer.
-        api.reset_stats()
-        assert tap.streams["tickets"]._first_history_page("/v1/conversations", boundary) == page
-        assert api.stats()["requests"] == 0
 
 
 @settings(max_examples=300, deadline=None)
@@ -189,7 +207,7 @@ def test_the_history_pass_finds_its_first_page_in_a_few_requests(unpaced):
     gaps=st.lists(st.integers(min_value=0, max_value=10**6), min_size=0, max_size=3000),
     cut=st.floats(min_value=0, max_value=1),
 )
-def test_the_first_history_page_is_exact_for_any_spacing_of_ids(gaps, cut):
+def test_the_first_list_page_is_exact_for_any_spacing_of_ids(gaps, cut):
     """Against a synthetic endpoint: ids newest first, created at arbitrary times."""
     from tap_kustomer.tap import TapKustomer
 
@@ -205,21 +223,24 @@ def test_the_first_history_page_is_exact_for_any_spacing_of_ids(gaps, cut):
     )
     pages = [ids[i : i + 100] for i in range(0, len(ids), 100)]
 
-    def page_of(_path, page):
+    def page_of(page):
         return [{"id": i} for i in pages[page - 1]] if page <= len(pages) else []
 
-    stream = TapKustomer(config={"api_token": "t"}).streams["conversations"]
+    reader = list_reader(TapKustomer(config={"api_token": "t"}), "conversations", boundary)
     reads = []
-    stream._history_page = lambda path, page: reads.append(page) or page_of(path, page)
+    reader._probe = lambda page: reads.append(page) or page_of(page)
+    reader._may_hold_history = lambda: True
     expected = next(
         (n for n, page in enumerate(pages, start=1) if created_at(page[-1]) < boundary),
         len(pages) + 1,
     )
-    assert stream._search_history_page("/v1/conversations", boundary) == expected
+    assert reader.first_page(resume=None) == expected
     assert len(reads) <= 2 * max(1, len(pages)).bit_length() + 2
 
 
-def test_an_org_without_history_costs_the_full_mode_one_request_per_endpoint(quiet_org, unpaced):
+def test_an_org_without_history_costs_the_full_mode_one_archive_search_per_stream(
+    quiet_org, unpaced
+):
     config = {
         "api_token": quiet_org.token,
         "api_url": quiet_org.base_url,
@@ -228,7 +249,7 @@ def test_an_org_without_history_costs_the_full_mode_one_request_per_endpoint(qui
     quiet_org.reset_stats()
     result = run_tap(config, streams=("conversations", "tickets", "messages"))
     routes = quiet_org.stats()["by_route"]
-    # One look at the oldest conversation serves both conversation streams; one at the oldest message.
-    assert routes["GET /v1/conversations"] == 1
-    assert routes["GET /v1/messages"] == 1
+    # One archive search each finds nothing before the horizon.
+    assert routes["POST /v1/customers/archive/search"] == 3
+    assert "GET /v1/conversations" not in routes
     assert result.state["bookmarks"]["tickets"]["history_done"] is True

@@ -6,15 +6,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_kustomer import schemas
-from tap_kustomer.client import NotFoundError
+from tap_kustomer.client import LIST_PAGE_SIZE, NotFoundError
 from tap_kustomer.mapping import TicketRules, needs_messages, ticket
 from tap_kustomer.streams.base import KustomerStream, SearchStream
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-# The largest page the per-conversation endpoints serve (kustomer-api.md §4.3-4.4).
-CHILD_PAGE_SIZE = 100
 
 
 def conversation_children(
@@ -25,7 +22,7 @@ def conversation_children(
     try:
         return [
             child
-            for page in stream.client.iter_pages(path, {"page": 1, "pageSize": CHILD_PAGE_SIZE})
+            for page in stream.client.iter_pages(path, {"page": 1, "pageSize": LIST_PAGE_SIZE})
             for child in page.get("data") or []
         ]
     except NotFoundError:

@@ -1,0 +1,321 @@
+"""History: what Kustomer's standard search no longer sees, read once in ``full`` mode.
+
+Search sees objects updated in the past two years; Kustomer documents the archive
+search (``POST /v1/customers/archive/search``, same bodies, paging and roles) for
+the older ones. A full run scans search from the horizon at the stream's start,
+then the archive from ``start_date`` to its end. Neither needs a boundary between
+them: objects cross from search to the archive only as the horizon moves forward,
+and the archive is read after search, so one that slipped out of search's reach
+while the run went on is in the archive by then. What both hold (updated between
+the scan's start and the archive pass) comes twice; a target's key merges it.
+
+Where the archive search is refused (403 or 404), conversations and messages come
+from their list endpoints (``GET /v1/<kind>?sort=desc``, newest id first) instead:
+everything updated before the horizon at the start of that pass and created since
+``start_date``. Those lists may stop at 10,000 records (AWS Glue's Kustomer notes;
+[?] in the reference); a page past their reach, a 400 or an empty page while older
+objects exist, stops the run with the range left unread, never a silent hole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from tap_kustomer.client import (
+    LIST_PAGE_SIZE,
+    BadRequestError,
+    KustomerAPIError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from tap_kustomer.records import format_timestamp, parse_timestamp
+from tap_kustomer.search import SearchCheckpoint, SearchScan
+from tap_kustomer.streams.emit import emit, store_checkpoint, stored_checkpoint
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tap_kustomer.progress import Progress
+    from tap_kustomer.streams.base import SearchStream
+
+# Kustomer's search sees objects updated in the past two years (kustomer-api.md §4.1).
+SEARCH_HORIZON = dt.timedelta(days=730)
+ARCHIVE = "archive"
+LISTS = "list"
+# STATE keys of the pass (besides ``history_resume_from`` and ``history_resume_skip_ids``).
+DONE, SOURCE, LIST_BEFORE, LIST_PAGE = (
+    "history_done",
+    "history_source",
+    "history_before",
+    "history_page",
+)
+CHECKPOINT_PREFIX = "history_"
+
+
+class HistoryUnreachableError(KustomerAPIError):
+    """Part of the history cannot be read by any route this key has."""
+
+
+def horizon(now: dt.datetime) -> dt.datetime:
+    """The oldest ``updatedAt`` the standard search sees at ``now``."""
+    return now - SEARCH_HORIZON
+
+
+def created_at(object_id: str) -> dt.datetime:
+    """The creation second a Mongo ObjectId starts with."""
+    return dt.datetime.fromtimestamp(int(object_id[:8], 16), tz=dt.timezone.utc)
+
+
+class HistoryPass:
+    """One stream's read of its objects last updated before the search horizon."""
+
+    def __init__(self, stream: SearchStream, state: dict[str, Any], progress: Progress) -> None:
+        """Resume the pass the stream's STATE describes, or begin it."""
+        self.stream = stream
+        self.state = state
+        self.progress = progress
+        self.start_date: dt.datetime = stream.kustomer.start_date
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """The records of every object the pass reads, then the pass marked done."""
+        if self.state.get(SOURCE) == LISTS:
+            yield from self._lists()
+        else:
+            yield from self._archive()
+        self.state[DONE] = True
+        for key in (SOURCE, LIST_BEFORE, LIST_PAGE, "history_resume_from"):
+            self.state.pop(key, None)
+        self.state.pop(f"{CHECKPOINT_PREFIX}resume_skip_ids", None)
+
+    # ---- the archive search ------------------------------------------------------------
+
+    def _archive(self) -> Iterator[dict[str, Any]]:
+        stream = self.stream
+        start = stored_checkpoint(self.state, CHECKPOINT_PREFIX)
+        started = start is not None
+        scan = SearchScan(
+            client=stream.client,
+            context=stream.query_context,
+            start=start or SearchCheckpoint(self.start_date),
+            # Archived objects are two years old: none is still being indexed.
+            lag_floor=stream.kustomer.run_started_at,
+            page_size=stream.config["page_size"],
+            archive=True,
+        )
+        hits = scan.hits()
+        try:
+            first = next(hits, None)
+        except (PermissionDeniedError, NotFoundError) as exc:
+            if started:
+                raise
+            yield from self._refused(exc)
+            return
+        self.state[SOURCE] = ARCHIVE
+        if first is None:
+            return
+        span = (stream.kustomer.run_started_at - self.start_date).total_seconds()
+
+        def done(hit: dict[str, Any]) -> None:
+            scan.advance(hit)
+            store_checkpoint(self.state, CHECKPOINT_PREFIX, scan.checkpoint)
+
+        def report(hit: dict[str, Any]) -> None:
+            if self.progress.due():
+                reached = parse_timestamp(hit["attributes"]["updatedAt"])
+                covered = (reached - self.start_date).total_seconds() / span if span > 0 else None
+                self.progress.report("archive", reached, covered)
+
+        yield from emit(stream.records_for_hits(_chain(first, hits)), done, report)
+
+    def _refused(self, exc: KustomerAPIError) -> Iterator[dict[str, Any]]:
+        stream = self.stream
+        if stream.history_path is None:
+            msg = (
+                f"{stream.name}: the archive search was refused ({exc}); {stream.name} last "
+                f"updated before {horizon(stream.kustomer.now()):%Y-%m-%d} cannot be read any "
+                "other way. Give the key a search role (org.permission.search.create), or set "
+                "start_date within the last two years"
+            )
+            raise HistoryUnreachableError(msg) from exc
+        stream.logger.warning(
+            "%s: the archive search was refused (%s); reading the history from %s instead",
+            stream.name,
+            exc,
+            stream.history_path,
+        )
+        self.state[SOURCE] = LISTS
+        yield from self._lists()
+
+    # ---- the list endpoints ------------------------------------------------------------
+
+    def _lists(self) -> Iterator[dict[str, Any]]:
+        """Objects updated before the pass's bound and created since start_date, newest first.
+
+        STATE holds the next page to read, so an interrupted pass resumes there.
+        Objects created meanwhile push older ones to later pages, so a resumed pass
+        may read a few objects twice; it never skips one.
+        """
+        stream, state = self.stream, self.state
+        path = str(stream.history_path)
+        if stored := state.get(LIST_BEFORE):
+            before = parse_timestamp(stored)
+        else:
+            before = horizon(stream.kustomer.now())
+            state[LIST_BEFORE] = format_timestamp(before)
+        reader = ListReader(self, path, before)
+        page = reader.first_page(resume=state.get(LIST_PAGE))
+        span = (before - self.start_date).total_seconds()
+        while page is not None:
+            data = reader.page(page)
+            if not data:
+                return
+            hits = [
+                obj
+                for obj in data
+                if parse_timestamp(obj["attributes"]["updatedAt"]) < before
+                and created_at(obj["id"]) >= self.start_date
+            ]
+            next_page = page + 1
+            last_hit = hits[-1] if hits else None
+            if last_hit is None:
+                state[LIST_PAGE] = next_page
+            reached = created_at(data[-1]["id"])
+            covered = (before - reached).total_seconds() / span if span > 0 else None
+
+            def read(hit: dict[str, Any], last: object = last_hit, after: int = next_page) -> None:
+                if hit is last:
+                    state[LIST_PAGE] = after
+
+            def report(
+                _hit: object, at: dt.datetime = reached, done: float | None = covered
+            ) -> None:
+                self.progress.report("history", at, done)
+
+            yield from emit(stream.records_for_hits(iter(hits)), read, report)
+            if reached < self.start_date:
+                return
+            page = next_page
+
+
+def _chain(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    yield first
+    yield from rest
+
+
+class ListReader:
+    """Pages of one list endpoint sorted newest first, and the checks of their reach."""
+
+    def __init__(self, history: HistoryPass, path: str, before: dt.datetime) -> None:
+        """Read ``path`` for the objects updated before ``before``."""
+        self.history = history
+        self.client = history.stream.client
+        self.path = path
+        self.before = before
+        # The creation time of the oldest object, where one request can tell it.
+        self.oldest: dt.datetime | None = None
+        # The creation time of the oldest object read so far (the pass's frontier).
+        self.frontier = before
+
+    def page(self, page: int) -> list[dict[str, Any]]:
+        """One page; a page the endpoint cannot serve while older objects exist is an error."""
+        params = {"page": page, "pageSize": LIST_PAGE_SIZE, "sort": "desc"}
+        try:
+            document = self.client.get(self.path, params)
+        except BadRequestError as exc:
+            self._unreachable(page, str(exc))
+        data: list[dict[str, Any]] = document.get("data") or []
+        if data:
+            self.frontier = min(self.frontier, created_at(data[-1]["id"]))
+            return data
+        total_pages = (document.get("meta") or {}).get("totalPages")
+        more_listed = isinstance(total_pages, int) and page <= total_pages
+        older_exist = self.oldest is not None and self.oldest < self.frontier
+        if more_listed or (older_exist and self.frontier > self.history.start_date):
+            self._unreachable(page, "an empty page")
+        return data
+
+    def _unreachable(self, page: int, answer: str) -> NoReturn:
+        stream = self.history.stream
+        msg = (
+            f"{stream.name}: {self.path} answered page {page} with {answer} before the history "
+            f"was read: objects updated before {self.before:%Y-%m-%d} and created between "
+            f"{self.history.start_date:%Y-%m-%d} and {self.frontier:%Y-%m-%d %H:%M} are unread. "
+            "The list endpoint cannot reach them; the archive search "
+            "(POST /v1/customers/archive/search, role org.permission.search.create) can, or "
+            f"set start_date after {self.frontier:%Y-%m-%d}"
+        )
+        raise HistoryUnreachableError(msg)
+
+    def first_page(self, resume: int | None) -> int | None:
+        """The first page holding an object created before the bound; None if none is.
+
+        A resumed pass goes on at ``resume``. Ids carry their creation second, so the
+        pages of the last two years (which search covers) are skipped by
+        interpolation: each page read tells how many seconds a page spans, hence about
+        how many pages lie before the bound.
+        """
+        if not self._may_hold_history():
+            return None
+        if resume:
+            return resume
+        # Invariant: every page before `low` is newer than the bound, and page
+        # `high` (when known) is empty or reaches past it; the answer is in between.
+        low, page = 1, 1
+        high: int | None = None
+        while high is None or low < high:
+            data = self._probe(page)
+            if data and created_at(data[-1]["id"]) >= self.before:
+                low = page + 1
+            else:
+                high = page
+                if data and created_at(data[0]["id"]) >= self.before:
+                    low = page  # this page holds the crossing itself
+            page = next_probe(data, self.before, low, high, page)
+        return low
+
+    def _probe(self, page: int) -> list[dict[str, Any]]:
+        """A page read to locate the first one; a page past the list's reach reads as empty."""
+        params = {"page": page, "pageSize": LIST_PAGE_SIZE, "sort": "desc"}
+        try:
+            return self.client.get(self.path, params).get("data") or []
+        except BadRequestError:
+            return []
+
+    def _may_hold_history(self) -> bool:
+        """Whether anything was created before the bound, in one request where it can tell.
+
+        Without ``sort`` the list is in ascending id order in practice (the reference
+        marks it unknown), so the first of two objects is checked to be the older one
+        before it is taken for the oldest; in any other order the pages are searched.
+        """
+        data = self.client.get(self.path, {"page": 1, "pageSize": 2}).get("data") or []
+        if len(data) == 2 and data[0]["id"] > data[1]["id"]:  # noqa: PLR2004 - two objects
+            return True
+        if not data:
+            return False
+        self.oldest = created_at(data[0]["id"])
+        return self.oldest < self.before
+
+
+def next_probe(
+    data: list[dict[str, Any]], bound: dt.datetime, low: int, high: int | None, page: int
+) -> int:
+    """The next page to read, interpolated from how many seconds this page spans.
+
+    An estimate outside the bounds (or an empty page, which tells nothing) falls
+    back to doubling while there is no upper bound, and to bisection after.
+    """
+    if data:
+        newest, oldest = created_at(data[0]["id"]), created_at(data[-1]["id"])
+        seconds_per_page = max((newest - oldest).total_seconds(), 1.0)
+        if oldest >= bound:
+            estimate = page + math.ceil((oldest - bound).total_seconds() / seconds_per_page)
+        else:
+            estimate = page - math.ceil((bound - newest).total_seconds() / seconds_per_page)
+        if low <= estimate and (high is None or estimate < high):
+            return estimate
+    if high is None:
+        return max(low, page * 2)
+    return (low + high) // 2
