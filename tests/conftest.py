@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,36 +206,89 @@ def last_state(output: str) -> dict | None:
     return state
 
 
-def run_killed_repeatedly(tmp_path, config_path, catalog_path, kill_after_seconds):
-    """Run, SIGKILL after each delay, resume from the last STATE; then run to the end."""
+def tap_command(config_path: Path, catalog_path: Path, state: dict | None, path: Path) -> list:
+    """The tap as a process, resuming from ``state`` (written to ``path``) when given."""
+    args = [sys.executable, "-m", "tap_kustomer", "--config", str(config_path)]
+    args += ["--catalog", str(catalog_path)]
+    if state is not None:
+        args += ["--state", str(write_json(path, state))]
+    return args
+
+
+@dataclass
+class Kill:
+    """Where a kill lands: at the first flush showing a record ``trigger`` accepts."""
+
+    label: str
+    trigger: Any  # Callable[[str, dict], bool]: (stream, record) -> kill now
+    records_seen: int = 0
+
+
+def in_phase(stream: str, phase: str, after: int = 1) -> Any:
+    """A kill trigger: the ``after``-th record of ``stream`` in ``phase`` seen in one run.
+
+    ``phase`` is ``search`` (updated since the search horizon), ``history`` (before it,
+    from the archive search or the lists) or ``any``.
+    """
+    horizon = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=730)).isoformat()
+    seen = [0]
+
+    def trigger(name: str, record: dict) -> bool:
+        if name != stream:
+            return False
+        updated = record.get("conversation_updated_at") or record.get("updated_at") or ""
+        if phase != "any" and (updated < horizon) != (phase == "history"):
+            return False
+        seen[0] += 1
+        return seen[0] >= after
+
+    return trigger
+
+
+def run_killed_at(tmp_path, config_path, catalog_path, kills: list[Kill]):
+    """For each kill, run until its trigger sees a record, SIGKILL the live process, resume
+    from the last STATE; then run to the end. Each kill must land in a run still going and
+    the process must die by the signal, or the test fails: no kill passes by luck."""
     records: dict[str, set[str]] = {}
     state = None
-    for attempt, delay in enumerate([*kill_after_seconds, None]):
-        args = [
-            sys.executable,
-            "-m",
-            "tap_kustomer",
-            "--config",
-            str(config_path),
-            "--catalog",
-            str(catalog_path),
-        ]
-        if state is not None:
-            args += ["--state", str(write_json(tmp_path / f"state{attempt}.json", state))]
-        out_path = tmp_path / f"out{attempt}.jsonl"
-        with out_path.open("w") as out:
-            process = subprocess.Popen(args, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)
-            if delay is None:
-                assert process.wait(timeout=600) == 0
-            else:
-                time.sleep(delay)
+    for attempt, kill in enumerate([*kills, None]):
+        args = tap_command(config_path, catalog_path, state, tmp_path / f"state{attempt}.json")
+        process = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT
+        )
+        assert process.stdout is not None
+        lines = []
+        for raw in process.stdout:
+            lines.append(raw.decode(errors="replace"))
+            if kill is None:
+                continue
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                continue
+            if message.get("type") == "RECORD" and kill.trigger(
+                message["stream"], message["record"]
+            ):
+                assert process.poll() is None, f"{kill.label}: the run had already ended"
                 process.send_signal(signal.SIGKILL)
-                process.wait()
-        output = out_path.read_text()
+                kill.records_seen = sum('"RECORD"' in line for line in lines)
+                break
+        lines += [raw.decode(errors="replace") for raw in process.stdout]
+        returncode = process.wait(timeout=600)
+        if kill is None:
+            assert returncode == 0
+        else:
+            assert kill.records_seen, f"{kill.label}: the trigger never fired"
+            assert returncode == -signal.SIGKILL, f"{kill.label}: exit {returncode}"
+        output = "".join(lines)
         state = last_state(output) or state
-        for stream, rows in SyncResult.parse("\n".join(_whole_lines(output))).records.items():
-            records.setdefault(stream, set()).update(r.get("id") or r["user_id"] for r in rows)
+        _collect(records, output)
     return records
+
+
+def _collect(records: dict[str, set[str]], output: str) -> None:
+    for stream, rows in SyncResult.parse("\n".join(_whole_lines(output))).records.items():
+        records.setdefault(stream, set()).update(r.get("id") or r["user_id"] for r in rows)
 
 
 def _whole_lines(output: str):

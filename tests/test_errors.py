@@ -17,10 +17,11 @@ def api():
         yield server
 
 
-def cli_config(api, tmp_path, token):
+def cli_config(api, tmp_path, token, **settings):
     return write_json(
         tmp_path / "config.json",
         {
+            **settings,
             "api_token": token,
             "api_url": api.base_url,
             "start_date": "2020-01-01T00:00:00Z",
@@ -43,12 +44,14 @@ def test_401_stops_the_run_with_one_line(api, tmp_path):
     assert '"type":"RECORD"' not in result.stdout.replace(" ", "")
 
 
-def test_403_names_the_missing_permission(api, tmp_path):
-    result = run_cli(["--config", str(cli_config(api, tmp_path, "local-no-routing-token"))])
+def test_403_names_the_missing_role_and_stops_when_asked_to(api, tmp_path):
+    config = cli_config(api, tmp_path, "local-no-routing-token", on_unavailable_stream="fail")
+    result = run_cli(["--config", str(config)])
     assert result.returncode == 1
     (line,) = error_lines(result.stderr)
     assert "GET /v1/routing/statuses: 403 Forbidden" in line
     assert "org.permission.routing.read" in line
+    assert "create a new key with them" in line
     assert "Traceback" not in result.stderr
 
 
@@ -112,3 +115,31 @@ def test_a_404_on_one_conversations_events_is_a_warning(requests_mock, caplog):
     records = list(stream.get_records(None))
     assert [r["conversation_id"] for r in records] == [kept]
     assert f"Conversation {gone}: events answered 404; skipped" in caplog.text
+
+
+def test_a_404_on_one_conversations_messages_is_a_warning(requests_mock, caplog):
+    """A ticket whose conversation is deleted between the search and its messages."""
+    base = "https://api.kustomerapp.com"
+    gone = "a" * 24
+    phone = {
+        "type": "conversation",
+        "id": gone,
+        "attributes": {
+            "updatedAt": "2026-01-01T00:00:00.000Z",
+            "createdAt": "2026-01-01T00:00:00.000Z",
+            "channels": ["voice"],
+            "firstMessageIn": {"channel": "voice"},
+        },
+    }
+    requests_mock.post(
+        f"{base}/v1/customers/search", json={"links": {"next": None}, "data": [phone]}
+    )
+    requests_mock.get(
+        f"{base}/v1/conversations/{gone}/messages", status_code=404, json={"errors": []}
+    )
+    tap = TapKustomer(config={"api_token": "t", "start_date": "2025-01-01T00:00:00Z"})
+    records = list(tap.streams["tickets"].get_records(None))
+    assert [r["id"] for r in records] == [gone]
+    assert records[0]["channel"] == "Phone"
+    assert records[0]["first_responded_at"] is None
+    assert f"Conversation {gone}: messages answered 404; skipped" in caplog.text

@@ -54,27 +54,9 @@ def print_report():
 
 
 def visible_truth(api, stream: str) -> dict[str, str]:
-    """What a client can read: soft-deleted conversations older than the search
-    horizon are listed nowhere (see test_backfill), nor are customers older than it."""
-    import datetime as dt
-
-    horizon = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=730)).isoformat()
-    hidden = {
-        c["id"]
-        for c in api.org.truth("conversations")
-        if c["attributes"].get("deleted") and c["attributes"]["updatedAt"] < horizon
-    }
+    """Every seeded object: with the archive search, nothing is out of reach."""
     source = "conversations" if stream == "tickets" else stream
-    rows = api.org.truth(source)
-    if stream == "conversation_events":
-        return {
-            e["id"]: e["attributes"]["updatedAt"]
-            for e in rows
-            if e["relationships"]["conversation"]["data"]["id"] not in hidden
-        }
-    if stream == "customers":
-        rows = [c for c in rows if c["attributes"]["updatedAt"] >= horizon]
-    return {o["id"]: o["attributes"]["updatedAt"] for o in rows if o["id"] not in hidden}
+    return {o["id"]: o["attributes"]["updatedAt"] for o in api.org.truth(source)}
 
 
 def assert_matches_truth(api, latest, label):
@@ -135,10 +117,11 @@ def test_records_updated_while_the_sync_pages_are_not_lost_or_stale(api, quick_b
 
 
 def test_all_faults_mixed_lose_nothing(api, quick_backoff):
-    faults = dict.fromkeys(FAULT_KINDS, 0.02)
-    faults["slow"] = 0.01
+    # Timed-out searches hit searches only, which are few: a larger share of those.
+    faults = {**dict.fromkeys(FAULT_KINDS, 0.03), "timed_out": 0.2}
     injected, _ = run_with_faults(api, faults, "mixed", mutate_during_search=3)
-    assert len([k for k in FAULT_KINDS if injected.get(k)]) >= 5
+    # Decided by (seed, request), not by thread timing: every kind, in every run.
+    assert all(injected.get(kind) for kind in FAULT_KINDS), injected
 
 
 def test_a_storm_makes_the_run_give_up_in_one_line_and_its_state_resumes(api, tmp_path):
@@ -154,7 +137,7 @@ def test_a_storm_makes_the_run_give_up_in_one_line_and_its_state_resumes(api, tm
     catalog = json.loads(run_cli(["--config", str(config_path), "--discover"]).stdout)
     select_streams(catalog, {"conversations", "messages"})
     catalog_path = write_json(tmp_path / "catalog.json", catalog)
-    api.configure(faults={"503": 0.5})
+    api.configure(faults={"503": 0.9})
     try:
         failed = run_cli(["--config", str(config_path), "--catalog", str(catalog_path)])
     finally:
