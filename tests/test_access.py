@@ -149,3 +149,16 @@ def test_the_test_report_names_documented_roles_beside_the_integration_documents
     )
     assert "Assembled's integration document names org.permission.routing.read" not in report
     assert "roles cannot be added to an existing key" in report
+
+
+def test_retried_errors_carry_kustomers_text_in_either_shape(shaped, caplog, monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda _s: None)
+    shaped.configure(faults={"503": 0.5})
+    try:
+        config = {"api_token": shaped.token, "api_url": shaped.base_url, "max_retries": 16}
+        tap = TapKustomer(config=config)
+        for stream in ("users", "teams", "tags", "queues", "routing_statuses", "assistants"):
+            assert list(tap.streams[stream].get_records(None)), stream
+    finally:
+        shaped.configure(faults={})
+    assert "503 Service Unavailable (Injected fault)" in caplog.text

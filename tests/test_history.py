@@ -170,19 +170,24 @@ def test_a_refused_archive_with_capped_lists_fails_naming_the_gap(
     five_years_capped, tmp_path, refusal, cap_mode
 ):
     api = five_years_capped
-    api.configure(archive_search=refusal, list_cap_mode=cap_mode)
+    # Kustomer's error bodies come in two documented shapes: one per refusal here.
+    shape = "code_message" if refusal == "forbidden" else "jsonapi"
+    api.configure(archive_search=refusal, list_cap_mode=cap_mode, error_shape=shape)
     try:
         config = cli_config(api, tmp_path, start_date=start_date_for(api))
         catalog = selected_catalog(tmp_path, config, ("messages",))
         run = run_cli(["--config", str(config), "--catalog", str(catalog)])
     finally:
-        api.configure(archive_search="on")
+        api.configure(archive_search="on", error_shape="jsonapi")
     assert run.returncode == 1
     failures = [line for line in run.stderr.splitlines() if "tap-kustomer failed" in line]
     assert len(failures) == 1, run.stderr[-2000:]
     (line,) = failures
     assert "messages: /v1/messages answered page" in line
     assert "are unread" in line
+    if cap_mode == "error":
+        assert "Page limit exceeded" in line, "Kustomer's own words"
+    assert "the archive search was refused" in run.stderr
     assert "Traceback" not in run.stderr
 
 
