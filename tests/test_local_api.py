@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import signal
@@ -1330,65 +1331,59 @@ def test_old_fraction_is_what_archive_search_serves():
         assert set(ids(walk(server, client, SEARCH, body))) == {c["id"] for c in truth} - old
 
 
-def test_cli_serves_until_sigterm():
+@contextlib.contextmanager
+def cli_server(*flags: str):
+    """``python -m kustomer_api`` on a free port; yields the first line it prints."""
     tests_dir = Path(__file__).parent
     command = [sys.executable, "-m", "kustomer_api", "--port", "0", "--conversations", "30"]
     with subprocess.Popen(
-        command,
+        [*command, *flags],
         cwd=tests_dir,
         stdout=subprocess.PIPE,
         text=True,
         env={"PYTHONPATH": str(tests_dir), "PATH": ""},
     ) as process:
         try:
-            line = process.stdout.readline()
-            match = re.fullmatch(
-                r"Local Kustomer API on (http://127\.0\.0\.1:\d+) \(token: local-admin-token\)\n",
-                line,
-            )
-            assert match, line
-            with session("local-admin-token") as client:
-                response = client.get(match.group(1) + "/v1/routing/statuses", timeout=10)
-            assert response.status_code == 200
+            yield process.stdout.readline()
         finally:
             process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
 
 
+def test_cli_serves_until_sigterm():
+    with cli_server() as line:
+        match = re.fullmatch(
+            r"Local Kustomer API on (http://127\.0\.0\.1:\d+) \(token: local-admin-token\)\n",
+            line,
+        )
+        assert match, line
+        with session("local-admin-token") as client:
+            response = client.get(match.group(1) + "/v1/routing/statuses", timeout=10)
+        assert response.status_code == 200
+
+
 def test_cli_new_flags():
-    tests_dir = Path(__file__).parent
-    command = [
-        *(sys.executable, "-m", "kustomer_api", "--port", "0", "--conversations", "30"),
+    flags = (
         *("--history-days", "800", "--old-fraction", "0.5", "--archive-search", "missing"),
         *("--error-shape", "code_message", "--tie-order", "shuffled", "--edit-tied-records", "1"),
         *("--list-max-records", "100", "--list-cap-mode", "empty", "--faults-seed", "4"),
         "--accept-search-read-role",
-    ]
-    with subprocess.Popen(
-        command,
-        cwd=tests_dir,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={"PYTHONPATH": str(tests_dir), "PATH": ""},
-    ) as process:
-        try:
-            base = process.stdout.readline().split()[4]
-            with session("local-admin-token") as client:
-                missing = client.post(base + ARCHIVE, json={}, timeout=10)
-                refused = client.get(base + "/v1/tags", params={"page": 2}, timeout=10)
-            assert missing.status_code == 404
-            assert set(missing.json()["errors"][0]) == {"code", "message", "meta"}
-            assert refused.json()["data"] == []
-            settings = requests.post(base + "/__admin/configure", json={}, timeout=10).json()
-            assert settings["tie_order"] == "shuffled"
-            assert settings["edit_tied_records"] == 1
-            assert settings["faults_seed"] == 4
-            assert settings["accept_search_read_role"] is True
-            index = requests.get(
-                base + "/__admin/truth", params={"stream": "conversations"}, timeout=10
-            ).json()
-            cutoff = time.time() - HORIZON_S
-            assert sum(epoch(c["updatedAt"]) < cutoff for c in index) == 15  # --old-fraction
-        finally:
-            process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
+    )
+    with cli_server(*flags) as line:
+        base = line.split()[4]
+        with session("local-admin-token") as client:
+            missing = client.post(base + ARCHIVE, json={}, timeout=10)
+            refused = client.get(base + "/v1/tags", params={"page": 2}, timeout=10)
+        assert missing.status_code == 404
+        assert set(missing.json()["errors"][0]) == {"code", "message", "meta"}
+        assert refused.json()["data"] == []
+        settings = requests.post(base + "/__admin/configure", json={}, timeout=10).json()
+        assert settings["tie_order"] == "shuffled"
+        assert settings["edit_tied_records"] == 1
+        assert settings["faults_seed"] == 4
+        assert settings["accept_search_read_role"] is True
+        index = requests.get(
+            base + "/__admin/truth", params={"stream": "conversations"}, timeout=10
+        ).json()
+        cutoff = time.time() - HORIZON_S
+        assert sum(epoch(c["updatedAt"]) < cutoff for c in index) == 15  # --old-fraction

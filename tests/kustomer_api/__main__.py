@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from dataclasses import fields
 
 from kustomer_api.seed import OrgSpec
 from kustomer_api.server import FAULT_KINDS, LocalKustomer
@@ -97,32 +98,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    spec = OrgSpec(
-        seed=args.seed,
-        conversations=args.conversations,
-        history_days=args.history_days,
-        tie_size=args.tie_size,
-        old_fraction=args.old_fraction,
-    )
-    api = LocalKustomer(
-        spec,
-        port=args.port,
-        org_rpm=args.org_rpm,
-        search_rpm=args.search_rpm,
-        latency_ms=args.latency_ms,
-        other_consumer_rpm=args.other_consumer_rpm,
-        retry_after=args.retry_after,
-        faults=dict(args.fault),
-        slow_seconds=args.slow_seconds,
-        faults_seed=args.faults_seed,
-        tie_order=args.tie_order,
-        edit_tied_records=args.edit_tied_records,
-        archive_search=args.archive_search,
-        list_max_records=args.list_max_records,
-        list_cap_mode=args.list_cap_mode,
-        error_shape=args.error_shape,
-        accept_search_read_role=args.accept_search_read_role,
-    )
+    values = vars(args)
+    # Flags are named after the OrgSpec fields and the server settings they set.
+    spec_fields = {f.name for f in fields(OrgSpec)}
+    spec = OrgSpec(**{k: v for k, v in values.items() if k in spec_fields})
+    settings = {k: v for k, v in values.items() if k not in {*spec_fields, "port", "fault"}}
+    api = LocalKustomer(spec, port=args.port, faults=dict(args.fault), **settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
