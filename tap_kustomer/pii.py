@@ -9,7 +9,6 @@ to them. Ids, timestamps and call times stay, so every count and SLA still works
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 KEEP, HASH, DROP = "keep", "hash", "drop"
@@ -54,18 +53,28 @@ CHANGED_ATTRIBUTES = frozenset(
 )
 
 
-def hashed(value: Any) -> str | None:  # noqa: ANN401 - any JSON value
-    """A stable SHA-256 of a value, so equal values still join; null stays null."""
-    if value is None:
+def hashed(value: Any) -> Any:  # noqa: ANN401 - any JSON value
+    """The value with every string replaced by its SHA-256, so equal values still join.
+
+    Arrays and objects keep their shape, so a record stays valid against its schema
+    (``emails`` stays an array of objects); numbers, which may be coordinates or phone
+    numbers, become null; booleans and null stay as they are.
+    """
+    if isinstance(value, str):
+        return hashlib.sha256(value.encode()).hexdigest()
+    if isinstance(value, list):
+        return [hashed(item) for item in value]
+    if isinstance(value, dict):
+        return {key: hashed(item) for key, item in value.items()}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return None
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return value
 
 
 def _apply(container: dict[str, Any], keys: frozenset[str], mode: str) -> None:
     for key in keys & container.keys():
         if mode == DROP:
-            del container[key]
+            container[key] = None
         else:
             container[key] = hashed(container[key])
 

@@ -19,6 +19,7 @@ NUMBER: Schema = {"type": ["number", "null"]}
 BOOLEAN: Schema = {"type": ["boolean", "null"]}
 OPEN_OBJECT: Schema = {"type": ["object", "null"], "additionalProperties": True}
 ID: Schema = {"type": ["string"]}
+ADDRESS: Schema = {"type": ["string", "object", "array", "null"]}
 
 
 def array(items: Schema | None = None) -> Schema:
@@ -92,7 +93,7 @@ CONVERSATIONS = stream_schema(
     preview=STRING,
     channels=array(),
     status=STRING,
-    snooze=obj(status=STRING, statusAt=DATETIME),
+    snooze=obj(status=STRING, statusAt=DATETIME, time=DATETIME),
     open=obj(statusAt=DATETIME),
     direction=STRING,
     priority=INTEGER,
@@ -169,12 +170,16 @@ MESSAGES = stream_schema(
     preview=STRING,
     subject=STRING,
     body=STRING,
+    # Channel-specific; the address fields are a string, an object or a list
+    # (kustomer-api.md gotcha 10).
     meta=obj(
         subject=STRING,
         placedAt=DATETIME,
         answeredAt=DATETIME,
         endedAt=DATETIME,
         status=STRING,
+        attachmentNum=INTEGER,
+        **dict.fromkeys(("from", "to", "cc", "bcc", "recipient", "replyTo", "proxy"), ADDRESS),
     ),
     status=STRING,
     error=OPEN_OBJECT,

@@ -11,6 +11,8 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
+from singer_sdk.plugin_base import PluginBase
+from singer_sdk.singerlib import Catalog
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_kustomer.client import AuthenticationError, KustomerAPIError, KustomerClient
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
     from pathlib import PurePath
 
     import click
-    from singer_sdk.singerlib import Catalog
     from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 
     from tap_kustomer.streams.base import KustomerStream
@@ -271,6 +272,35 @@ class TapKustomer(Tap):
             ]
             if problems:
                 raise InvalidInputError("; ".join(problems))
+
+    def setup_mapper(self) -> None:
+        """The stream maps of the selected streams only.
+
+        The SDK builds the maps of every stream in the catalog, and a map naming the
+        fields of a deselected stream (whose catalog schema has none selected) stops
+        the run; Meltano job extractors inherit ``stream_maps`` from the base
+        extractor, so one map would break every other job.
+        """
+        PluginBase.setup_mapper(self)
+        selected = Catalog(
+            (name, entry)
+            for name, entry in self.catalog.items()
+            if entry.metadata.root.selected is not False
+        )
+        self.mapper.register_raw_streams_from_catalog(selected)
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, with ``--test`` described as this tap runs it."""
+        command = super().get_singer_command()
+        for option in command.params:
+            if option.name == "test":
+                option.help = (
+                    "Use --test to check the key against each selected stream's endpoint "
+                    "(one request each; names the roles a stream lacks). "
+                    "Use --test=schema to test schema output without syncing records."
+                )
+        return command
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:

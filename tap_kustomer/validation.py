@@ -46,6 +46,12 @@ def settings_problems(config: Mapping[str, Any], now: dt.datetime) -> list[str]:
             if start > now + _FUTURE_TOLERANCE:
                 problems.append(f"start_date {start_date} is in the future")
     problems.extend(_api_url_problems(str(config.get("api_url", ""))))
+    if config.get("batch_config"):
+        # BATCH is not a claimed capability: its files would skip the stream maps.
+        problems.append(
+            "batch_config is not supported: tap-kustomer writes RECORD messages, which every "
+            "target reads; remove batch_config"
+        )
     return problems
 
 

@@ -36,6 +36,8 @@ class SyncResult:
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     states: list[dict[str, Any]] = field(default_factory=list)
     schemas: dict[str, int] = field(default_factory=dict)
+    # The last SCHEMA message's schema of each stream.
+    schema_of: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def state(self) -> dict[str, Any]:
@@ -56,6 +58,7 @@ class SyncResult:
                 result.states.append(message["value"])
             elif kind == "SCHEMA":
                 result.schemas[message["stream"]] = result.schemas.get(message["stream"], 0) + 1
+                result.schema_of[message["stream"]] = message["schema"]
         return result
 
 

@@ -6,9 +6,13 @@ from conftest import ALL_STREAMS, Kill, cli_config, in_phase, run_killed_at, sel
 from kustomer_api import LocalKustomer, OrgSpec
 from test_faults import visible_truth
 
-# (stream, phase, record): the searches, the archive passes, the per-conversation
-# children and two list streams, in the order the tap syncs them (the catalog's).
+# (stream, phase, record): every stream, the search and the archive pass of each search
+# stream, in the order the tap syncs them (the catalog's). The SDK flushes output at each
+# STATE, so a small stream's first record shows once it is done: its kill lands in the
+# next stream of the same run.
 PLAN = (
+    ("agent_states", "any", 1),
+    ("assistants", "any", 1),
     ("conversation_events", "search", 300),
     ("conversation_events", "history", 300),
     ("conversations", "search", 150),
@@ -17,6 +21,10 @@ PLAN = (
     ("customers", "history", 50),
     ("messages", "search", 300),
     ("messages", "history", 300),
+    ("queues", "any", 1),
+    ("routing_statuses", "any", 1),
+    ("tags", "any", 1),
+    ("teams", "any", 1),
     ("tickets", "search", 150),
     ("tickets", "history", 150),
     ("users", "any", 1),
@@ -25,9 +33,9 @@ PLAN = (
 
 
 def test_kills_in_every_stream_and_history_pass_lose_no_record(tmp_path):
-    # Half of 600 conversations (and their messages, customers) are older than the search
+    # Half of 450 conversations (and their messages, customers) are older than the search
     # horizon, so every search stream has a history pass long enough to be killed in.
-    spec = OrgSpec(seed=19, conversations=600, history_days=1500, old_fraction=0.5)
+    spec = OrgSpec(seed=19, conversations=450, history_days=1500, old_fraction=0.5)
     with LocalKustomer(spec) as api:
         config_path = cli_config(api, tmp_path, start_date="2020-01-01T00:00:00Z")
         catalog_path = selected_catalog(tmp_path, config_path, ALL_STREAMS)

@@ -87,6 +87,8 @@ def run_with_faults(api, faults, label, **knobs):
         "start_date": "2020-01-01T00:00:00Z",
         "request_timeout_seconds": 1,
         "max_retries": 3,
+        # Pages of 50: enough searches that the few faults only searches meet occur.
+        "page_size": 50,
     }
     try:
         latest, gave_up = run_tap_resuming(config, streams=ALL_STREAMS)

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE, REPLICATION_INCREMENTAL
 
 from tap_kustomer.client import LIST_PAGE_SIZE, NotFoundError, PermissionDeniedError
 from tap_kustomer.concurrency import ordered_map
+from tap_kustomer.conform import conform
 from tap_kustomer.permissions import unavailable_reason
 from tap_kustomer.pii import protect
 from tap_kustomer.progress import Progress
@@ -18,11 +20,13 @@ from tap_kustomer.records import flatten, parse_timestamp
 from tap_kustomer.search import SearchCheckpoint, SearchScan
 from tap_kustomer.streams.emit import emit, store_checkpoint, stored_checkpoint
 from tap_kustomer.streams.history import HistoryPass, horizon
+from tap_kustomer.validation import InvalidInputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
     from singer_sdk.helpers.types import Context
+    from singer_sdk.singerlib import Catalog
 
     from tap_kustomer.client import KustomerClient
     from tap_kustomer.tap import TapKustomer
@@ -46,8 +50,12 @@ class KustomerStream(Stream):
         """Attach the stream to the tap and its schema."""
         super().__init__(tap=tap, schema=self.record_schema)
         self.kustomer = tap
-        self._fields = frozenset(self.record_schema["properties"])
+        self._properties = self.record_schema["properties"]
         self._unknown_fields: set[str] = set()
+        flattening = self.config.get("flattening_enabled")
+        self._flattening_depth = (
+            int(self.config.get("flattening_max_depth") or 0) if flattening else 0
+        )
 
     @property
     def client(self) -> KustomerClient:
@@ -63,14 +71,12 @@ class KustomerStream(Stream):
         row: dict[str, Any],
         context: Context | None = None,  # noqa: ARG002
     ) -> dict[str, Any] | None:
-        """Keep the schema's fields and hash or drop personal ones as ``pii_mode`` says."""
-        unknown = row.keys() - self._fields
-        if unknown:
-            if not unknown <= self._unknown_fields:
-                # New API fields: named once, then dropped until the schema has them.
-                self._unknown_fields |= unknown
-                self.logger.warning("Fields not in the schema, dropped: %s", sorted(unknown))
-            row = {key: value for key, value in row.items() if key in self._fields}
+        """Shape the row to the schema; hash or drop personal fields as ``pii_mode`` says."""
+        row, unknown = conform(row, self._properties, self._flattening_depth)
+        if unknown and not unknown <= self._unknown_fields:
+            # New API fields: named once, then dropped until the schema has them.
+            self._unknown_fields |= unknown
+            self.logger.warning("Fields not in the schema, dropped: %s", sorted(unknown))
         return protect(self.name, row, self.config["pii_mode"])
 
     def probe(self) -> None:
@@ -96,6 +102,23 @@ class KustomerStream(Stream):
             self.kustomer.unavailable_streams[self.name] = f"{exc.endpoint} {exc.status}"
             self.logger.warning("Stream %s skipped: %s", self.name, reason)
         progress.summary()
+
+    def apply_catalog(self, catalog: Catalog) -> None:
+        """Take the catalog's selection; refuse a replication key this stream cannot honour."""
+        # A search stream names its key on the class; a list stream has none (the
+        # SDK's property, not a string).
+        key = getattr(type(self), "replication_key", None)
+        declared = key if isinstance(key, str) else None
+        super().apply_catalog(catalog)
+        if self.replication_key not in (None, declared):
+            supported = f"incremental on {declared}" if declared else "full table only"
+            msg = (
+                f"the catalog asks {self.name} to replicate by {self.replication_key}; "
+                f"{self.name} is {supported}"
+            )
+            raise InvalidInputError(msg)
+        if self.replication_method == REPLICATION_INCREMENTAL:
+            self.replication_key = declared
 
     def log_sync_costs(self) -> None:
         """The SDK's last call for each stream after all have synced: the run's end."""
@@ -194,9 +217,25 @@ class SearchStream(KustomerStream):
         """Search for one object of the stream's context."""
         self.client.search({"queryContext": self.query_context}, page=1, page_size=1)
 
+    def _increment_stream_state(
+        self, latest_record: dict[str, Any], *, context: Context | None = None
+    ) -> None:
+        """Move the standard bookmark to the newest value emitted, never back.
+
+        The archive pass emits older records after the search pass; the tap's own
+        resume positions (``resume_from``, ``history_*``) sit beside the bookmark.
+        """
+        bookmark = self.get_context_state(context).get("replication_key_value")
+        value = latest_record.get(self.replication_key or "")
+        if bookmark is None or (value is not None and str(value) >= str(bookmark)):
+            super()._increment_stream_state(latest_record, context=context)
+
     def records(self, context: Context | None, progress: Progress) -> Iterator[dict[str, Any]]:
         """The records of every object updated since the stream's checkpoint."""
         state = self.get_context_state(context)
+        if self.replication_method == REPLICATION_FULL_TABLE:
+            # Forced to full table: everything since start_date, whatever STATE says.
+            state.clear()
         history_due = self._history_due(state)
         start = self._start_checkpoint(state, history_due=history_due)
         scan = SearchScan(

@@ -96,6 +96,7 @@ _TICKET_ROLES = (
 
 _ID = "[0-9a-f]{24}"
 _ID_SEGMENT = re.compile(_ID)
+_TIMESTAMP = re.compile(rb"\d{4}-\d{2}-\d{2}(?:T[0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?")
 
 
 @dataclass(frozen=True)
@@ -294,18 +295,20 @@ def _unit(key: bytes, salt: bytes = b"") -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def _identity(method: str, path: str, query: list[tuple[str, str]], _body: bytes) -> bytes:
-    """What makes two requests the same one: method, path and sorted query.
+def _identity(method: str, path: str, query: list[tuple[str, str]], body: bytes) -> bytes:
+    """What makes two requests the same one: method, path, sorted query, and the body with
+    its timestamps left out.
 
-    Not the body: a tap's search bodies carry times taken from its clock (the search
-    horizon, the indexing-lag floor), which differ from run to run. Searches, sent one
-    after another, are told apart by how many times their identity was seen instead,
-    so the n-th search meets the same fate in every run.
+    A tap's search bodies carry times taken from its clock (the search horizon, the
+    indexing-lag floor, keyset anchors), which differ from run to run; searches that
+    differ only by them are told apart by how many times their identity was seen, and
+    a tap sends those one after another, so the n-th meets the same fate in every run.
     """
     digest = hashlib.blake2b(digest_size=16)
     for part in (method, path, urlencode(sorted(query))):
         digest.update(part.encode())
         digest.update(b"\0")
+    digest.update(_TIMESTAMP.sub(b"T", body))
     return digest.digest()
 
 
