@@ -31,7 +31,10 @@ def conform(
 
     Returns the row and the dotted names of the fields it dropped.
     """
-    dropped = {name for name in row if name not in properties}
+    dropped = row.keys() - properties.keys()
+    if depth == 0:
+        # The common case, once per record: no object to shape.
+        return {name: row.get(name) for name in properties}, dropped
     shaped: dict[str, Any] = {}
     for name, schema in properties.items():
         value = row.get(name)
