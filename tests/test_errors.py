@@ -69,12 +69,15 @@ def test_transient_faults_are_retried_and_nothing_is_lost(api, unpaced, monkeypa
     monkeypatch.setattr("time.sleep", lambda _s: None)  # backoff waits are not what is tested
     caplog.set_level(logging.WARNING)
     api.reset_stats()
-    api.configure(faults={fault: 0.15})
+    # Timed-out searches hit searches only: a larger share of those.
+    api.configure(faults={fault: 0.3 if fault == "timed_out" else 0.15})
     try:
         config = {
             "api_token": api.token,
             "api_url": api.base_url,
             "start_date": "2020-01-01T00:00:00Z",
+            # Pages of 20: dozens of searches, so every kind of fault meets some.
+            "page_size": 20,
         }
         result = run_tap(
             config, streams=("conversations", "messages", "conversation_events", "users")
