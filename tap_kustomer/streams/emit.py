@@ -32,19 +32,22 @@ def emit(
         report(hit)
 
 
-def store_checkpoint(state: dict[str, Any], prefix: str, checkpoint: SearchCheckpoint) -> None:
-    """Write a scan's position as ``<prefix>resume_from`` and ``<prefix>resume_skip_ids``.
+def checkpoint_keys(prefix: str) -> tuple[str, str]:
+    """The STATE keys of a scan's position: ``<prefix>resume_from``, ``<prefix>resume_skip_ids``."""
+    return f"{prefix}resume_from", f"{prefix}resume_skip_ids"
 
-    The skip list is stored by reference: the scan appends to it in place.
-    """
-    state[f"{prefix}resume_from"] = format_timestamp(checkpoint.resume_from)
-    state[f"{prefix}resume_skip_ids"] = checkpoint.skip_ids
+
+def store_checkpoint(state: dict[str, Any], prefix: str, checkpoint: SearchCheckpoint) -> None:
+    """Write a scan's position; the skip list by reference, as the scan appends to it in place."""
+    at, skip = checkpoint_keys(prefix)
+    state[at] = format_timestamp(checkpoint.resume_from)
+    state[skip] = checkpoint.skip_ids
 
 
 def stored_checkpoint(state: dict[str, Any], prefix: str) -> SearchCheckpoint | None:
     """The scan position ``store_checkpoint`` wrote, if any."""
-    resume_from = state.get(f"{prefix}resume_from")
+    at, skip = checkpoint_keys(prefix)
+    resume_from = state.get(at)
     if not resume_from:
         return None
-    skip_ids = list(state.get(f"{prefix}resume_skip_ids") or [])
-    return SearchCheckpoint(parse_timestamp(resume_from), skip_ids)
+    return SearchCheckpoint(parse_timestamp(resume_from), list(state.get(skip) or []))

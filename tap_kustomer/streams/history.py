@@ -32,7 +32,12 @@ from tap_kustomer.client import (
 )
 from tap_kustomer.records import format_timestamp, parse_timestamp
 from tap_kustomer.search import SearchCheckpoint, SearchScan
-from tap_kustomer.streams.emit import emit, store_checkpoint, stored_checkpoint
+from tap_kustomer.streams.emit import (
+    checkpoint_keys,
+    emit,
+    store_checkpoint,
+    stored_checkpoint,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -85,9 +90,8 @@ class HistoryPass:
         else:
             yield from self._archive()
         self.state[DONE] = True
-        for key in (SOURCE, LIST_BEFORE, LIST_PAGE, "history_resume_from"):
+        for key in (SOURCE, LIST_BEFORE, LIST_PAGE, *checkpoint_keys(CHECKPOINT_PREFIX)):
             self.state.pop(key, None)
-        self.state.pop(f"{CHECKPOINT_PREFIX}resume_skip_ids", None)
 
     # ---- the archive search ------------------------------------------------------------
 
