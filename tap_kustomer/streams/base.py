@@ -246,23 +246,41 @@ class SearchStream(KustomerStream):
             - dt.timedelta(seconds=self.config["search_lag_seconds"]),
             page_size=self.config["page_size"],
         )
+        yield from self.emit_scan(scan, scan.hits(), state=state, prefix="", progress=progress)
+        if history_due:
+            yield from HistoryPass(self, state, progress).records()
 
-        def searched(hit: dict[str, Any]) -> None:
+    def emit_scan(
+        self,
+        scan: SearchScan,
+        hits: Iterator[dict[str, Any]],
+        *,
+        state: dict[str, Any],
+        prefix: str,
+        progress: Progress,
+    ) -> Iterator[dict[str, Any]]:
+        """The records of a scan's hits, with its position stored and reported.
+
+        The position goes to STATE (under ``prefix``) as each hit's last record goes
+        out, and to the log every few seconds.
+        """
+        begin = scan.start.resume_from
+        span = (self.kustomer.run_started_at - begin).total_seconds()
+        phase = "archive" if scan.archive else "search"
+
+        def done(hit: dict[str, Any]) -> None:
             scan.advance(hit)
-            store_checkpoint(state, "", scan.checkpoint)
+            store_checkpoint(state, prefix, scan.checkpoint)
 
         def report(hit: dict[str, Any]) -> None:
             if not progress.due():
                 return  # once every few seconds, not for every record
             reached = parse_timestamp(hit["attributes"]["updatedAt"])
-            span = (self.kustomer.run_started_at - start.resume_from).total_seconds()
-            covered = (reached - start.resume_from).total_seconds() / span if span > 0 else None
-            progress.report("search", reached, covered)
+            covered = (reached - begin).total_seconds() / span if span > 0 else None
+            progress.report(phase, reached, covered)
 
-        yield from emit(self.records_for_hits(scan.hits()), searched, report)
-        store_checkpoint(state, "", scan.checkpoint)
-        if history_due:
-            yield from HistoryPass(self, state, progress).records()
+        yield from emit(self.records_for_hits(hits), done, report)
+        store_checkpoint(state, prefix, scan.checkpoint)
 
     def _history_due(self, state: dict[str, Any]) -> bool:
         """Whether this run reads the history: full mode, not done, and any to read."""

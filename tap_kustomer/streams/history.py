@@ -20,6 +20,7 @@ objects exist, stops the run with the range left unread, never a silent hole.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -35,7 +36,6 @@ from tap_kustomer.search import SearchCheckpoint, SearchScan
 from tap_kustomer.streams.emit import (
     checkpoint_keys,
     emit,
-    store_checkpoint,
     stored_checkpoint,
 )
 
@@ -117,21 +117,14 @@ class HistoryPass:
             yield from self._refused(exc)
             return
         self.state[SOURCE] = ARCHIVE
-        if first is None:
-            return
-        span = (stream.kustomer.run_started_at - self.start_date).total_seconds()
-
-        def done(hit: dict[str, Any]) -> None:
-            scan.advance(hit)
-            store_checkpoint(self.state, CHECKPOINT_PREFIX, scan.checkpoint)
-
-        def report(hit: dict[str, Any]) -> None:
-            if self.progress.due():
-                reached = parse_timestamp(hit["attributes"]["updatedAt"])
-                covered = (reached - self.start_date).total_seconds() / span if span > 0 else None
-                self.progress.report("archive", reached, covered)
-
-        yield from emit(stream.records_for_hits(_chain(first, hits)), done, report)
+        if first is not None:
+            yield from stream.emit_scan(
+                scan,
+                itertools.chain([first], hits),
+                state=self.state,
+                prefix=CHECKPOINT_PREFIX,
+                progress=self.progress,
+            )
 
     def _refused(self, exc: KustomerAPIError) -> Iterator[dict[str, Any]]:
         stream = self.stream
@@ -201,11 +194,6 @@ class HistoryPass:
             if reached < self.start_date:
                 return
             page = next_page
-
-
-def _chain(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    yield first
-    yield from rest
 
 
 class ListReader:
