@@ -483,3 +483,18 @@ def test_empty_tables_run_and_warn(tmp_path, capsys):
     assert err == ""
     assert "the tickets table is empty" in out
     assert "No agent-state snapshot" in out
+
+
+def test_a_missing_extra_names_this_distribution(tmp_path, capsys, monkeypatch):
+    """``tap-kustomer`` on PyPI is singer-io's tap: the hint names the one this repo publishes."""
+    hint = "pip install 'wfm-labs-tap-kustomer[report]'"
+    path = tmp_path / "empty.duckdb"
+    load(path, {"tickets": [], "agent_states": []}, "TIMESTAMP")
+    with monkeypatch.context() as hidden:
+        hidden.setitem(sys.modules, "duckdb", None)  # None in sys.modules: import raises
+        code, _, err = run_main(capsys, "--duckdb", str(path))
+    assert (code, err) == (1, f"tap-kustomer-report: duckdb is not installed: {hint}\n")
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(report.ReportError, match=r"^matplotlib is not installed: ") as raised:
+        report.render_png(build(), tmp_path / "never.png")
+    assert str(raised.value).endswith(hint)
