@@ -1,4 +1,4 @@
-"""Run the local Kustomer API as a process: ``PYTHONPATH=tests python -m kustomer_api --port 8765``."""
+"""Run the local Kustomer API as a process: ``kustomer-local-api --port 8765``."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _count(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m kustomer_api", description=__doc__)
+    parser = argparse.ArgumentParser(prog="kustomer-local-api", description=__doc__)
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--conversations", type=int, default=3000)
