@@ -1,0 +1,230 @@
+"""CRM objects beside conversations: companies, notes, custom objects and attachments.
+
+Why search, not lists or per-conversation children:
+
+* ``companies`` and ``notes``: ``POST /v1/customers/search`` (``queryContext`` ``company``,
+  ``note``) returns 500 changed objects a request and filters on ``updatedAt``; the lists
+  (``GET /v1/companies``, ``GET /v1/notes``) have no date filter, and notes per
+  conversation (``GET /v1/conversations/{id}/notes``) would cost a request for every
+  changed conversation. An idle run costs one search each.
+* ``kobjects``: one scan of ``queryContext: kobject`` returns the changed KObjects of
+  every Klass (the context Kustomer's reference lists beside ``kobject_<klass>``, and the
+  one both production taps sync). A scan per Klass (``kobject_<klass>``) would cost the
+  Klass list plus one search per Klass on every idle run; the scan's records carry
+  ``klass_id`` and the Klass's name.
+* ``attachments``: a scan of changed messages (``queryContext: message``); only a message
+  whose ``attachments`` relationship names files costs a request, one per conversation:
+  ``GET /v1/conversations/{id}/messages?include=attachments`` (documented: the attachment
+  objects come in ``included``). Kustomer documents no attachment list of its own.
+
+All four are ``SearchStream``s, so ties, the indexing-lag overlap, resumable STATE and
+the history pass (the archive search covers companies, messages and custom objects)
+apply as to conversations.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tap_kustomer import schemas_objects
+from tap_kustomer.client import LIST_PAGE_SIZE, NotFoundError, PermissionDeniedError
+from tap_kustomer.pii import DROP, KEEP, hashed
+from tap_kustomer.records import relationship_id
+from tap_kustomer.streams.base import KustomerStream, ListStream, SearchStream
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from singer_sdk.helpers.types import Context
+
+    from tap_kustomer.client import KustomerClient
+    from tap_kustomer.tap import TapKustomer
+
+KLASSES_PATH = "/v1/klasses"
+# Conversations whose attachments one run keeps at hand (a conversation's messages
+# change together, so their hits sit close in the scan).
+_CACHED_CONVERSATIONS = 512
+
+
+def protect_fields(record: dict[str, Any], fields: frozenset[str], mode: str) -> dict[str, Any]:
+    """Hash or drop ``fields`` of a record as ``pii_mode`` says (shapes kept, as ``pii``)."""
+    if mode == KEEP:
+        return record
+    for name in fields & record.keys():
+        record[name] = None if mode == DROP else hashed(record[name])
+    return record
+
+
+class PersonalFieldsStream(KustomerStream):
+    """A stream with personal fields of its own for ``pii_mode`` to hash or drop."""
+
+    personal_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def post_process(
+        self, row: dict[str, Any], context: Context | None = None
+    ) -> dict[str, Any] | None:
+        """The shaped record, its personal fields protected."""
+        record = super().post_process(row, context)
+        if record is None:
+            return None
+        return protect_fields(record, self.personal_fields, self.config["pii_mode"])
+
+
+def read_klasses(client: KustomerClient) -> list[dict[str, Any]]:
+    """Every Klass of the org (``GET /v1/klasses``)."""
+    params = {"page": 1, "pageSize": LIST_PAGE_SIZE}
+    return [
+        obj for page in client.iter_pages(KLASSES_PATH, params) for obj in page.get("data") or []
+    ]
+
+
+class CompaniesStream(PersonalFieldsStream, SearchStream):
+    """Companies updated since the bookmark (search, ``queryContext: company``).
+
+    Deleted companies (Kustomer has no DELETE: ``deleted: true``) come with their flag.
+    """
+
+    name = "companies"
+    query_context = "company"
+    record_schema = schemas_objects.COMPANIES
+    personal_fields = frozenset({"emails", "phones", "whatsapps", "socials", "locations"})
+
+
+class NotesStream(PersonalFieldsStream, SearchStream):
+    """Internal notes updated since the bookmark (search, ``queryContext: note``)."""
+
+    name = "notes"
+    query_context = "note"
+    record_schema = schemas_objects.NOTES
+    personal_fields = frozenset({"body"})
+
+
+class KlassesStream(ListStream):
+    """Klasses: the types of custom objects (``GET /v1/klasses``)."""
+
+    name = "klasses"
+    path = KLASSES_PATH
+    record_schema = schemas_objects.KLASSES
+
+
+class KObjectsStream(SearchStream):
+    """Custom objects of every Klass updated since the bookmark (``queryContext: kobject``)."""
+
+    name = "kobjects"
+    query_context = "kobject"
+    record_schema = schemas_objects.KOBJECTS
+
+    def __init__(self, tap: TapKustomer) -> None:
+        """Names of Klasses are read once a run, when the first KObject needs one."""
+        super().__init__(tap)
+        self._klass_names: dict[str, str | None] | None = None
+
+    def records_for_hits(
+        self,
+        hits: Iterator[dict[str, Any]],
+    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Each KObject with the name of its Klass."""
+        for hit in hits:
+            record = self.to_record(hit)
+            klass_id = record.get("klass_id")
+            record["klass_name"] = self.klass_names().get(klass_id) if klass_id else None
+            yield hit, [record]
+
+    def klass_names(self) -> dict[str, str | None]:
+        """Klass id -> name; empty (with a warning) where the key cannot read Klasses."""
+        if self._klass_names is None:
+            try:
+                klasses = read_klasses(self.client)
+            except (PermissionDeniedError, NotFoundError) as exc:
+                self.logger.warning("kobjects: no Klass names (%s); klass_name is null", exc)
+                klasses = []
+            self._klass_names = {
+                klass["id"]: (klass.get("attributes") or {}).get("name") for klass in klasses
+            }
+        return self._klass_names
+
+
+class AttachmentsStream(PersonalFieldsStream, SearchStream):
+    """Files on messages updated since the bookmark, one request per conversation with any.
+
+    The replication key is the message's ``updatedAt`` (``message_updated_at``). A file
+    the conversation's ``included`` lacks (``include`` not honoured, or added after the
+    read) is still emitted, with its id, message and conversation.
+    """
+
+    name = "attachments"
+    query_context = "message"
+    history_path = "/v1/messages"
+    record_schema = schemas_objects.ATTACHMENTS
+    replication_key: ClassVar[str] = "message_updated_at"
+    personal_fields = frozenset({"name"})
+
+    def __init__(self, tap: TapKustomer) -> None:
+        """Start with no conversation read."""
+        super().__init__(tap)
+        self._lock = threading.Lock()
+        self._by_conversation: OrderedDict[str, dict[str, dict[str, Any]]] = OrderedDict()
+
+    def records_for_hits(
+        self,
+        hits: Iterator[dict[str, Any]],
+    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Pair each message with the records of its files."""
+        # Few messages carry files, so look further ahead to keep requests in flight.
+        fetches = self.concurrent(self._files_of, hits, share_needing_requests=0.1)
+        for message, files in fetches:
+            conversation_id = relationship_id(message, "conversation")
+            records = []
+            for attachment in files:
+                record = self.to_record(attachment)
+                record["message_id"] = message["id"]
+                record["conversation_id"] = conversation_id
+                record["message_updated_at"] = message["attributes"]["updatedAt"]
+                records.append(record)
+            yield message, records
+
+    def probe(self) -> None:
+        """Search one message and read its conversation's messages with their files."""
+        found = self.client.search({"queryContext": "message"}, page=1, page_size=1)
+        for message in found.get("data") or []:
+            conversation_id = relationship_id(message, "conversation")
+            if conversation_id:
+                params = {"page": 1, "pageSize": 1, "include": "attachments"}
+                self.client.get(f"/v1/conversations/{conversation_id}/messages", params)
+
+    def _files_of(self, message: dict[str, Any]) -> list[dict[str, Any]]:
+        relationship = (message.get("relationships") or {}).get("attachments") or {}
+        data = relationship.get("data") if isinstance(relationship, dict) else None
+        ids = [item["id"] for item in data or [] if isinstance(item, dict) and "id" in item]
+        if not ids:
+            return []
+        conversation_id = relationship_id(message, "conversation")
+        known = self._attachments_of(conversation_id) if conversation_id else {}
+        return [known.get(file_id) or {"id": file_id} for file_id in ids]
+
+    def _attachments_of(self, conversation_id: str) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            cached = self._by_conversation.get(conversation_id)
+            if cached is not None:
+                self._by_conversation.move_to_end(conversation_id)
+                return cached
+        path = f"/v1/conversations/{conversation_id}/messages"
+        params = {"page": 1, "pageSize": LIST_PAGE_SIZE, "include": "attachments"}
+        try:
+            found = {
+                item["id"]: item
+                for page in self.client.iter_pages(path, params)
+                for item in page.get("included") or []
+                if isinstance(item, dict) and item.get("type") == "attachment" and "id" in item
+            }
+        except NotFoundError:
+            # Deleted between the search and this request: nothing to read.
+            self.logger.warning("Conversation %s: messages answered 404; skipped", conversation_id)
+            found = {}
+        with self._lock:
+            self._by_conversation[conversation_id] = found
+            while len(self._by_conversation) > _CACHED_CONVERSATIONS:
+                self._by_conversation.popitem(last=False)
+        return found
