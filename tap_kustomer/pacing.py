@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -63,11 +64,40 @@ def retry_after_seconds(value: str | None) -> float | None:
     return min(seconds, _MAX_PAUSE_SECONDS)
 
 
+# A request this long after the one N requests earlier leaves the window of N.
+_WINDOW_MARGIN_SECONDS = 0.001
+
+
+class _Window:
+    """The send times of a budget's last N requests: no 60 s window may hold N + 1.
+
+    Even spacing alone admits N + 1 requests in a closed 60-second window (at 0 and at
+    60 s); the log closes that gap, for the first requests of a run and retries too.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.sent: deque[float] = deque()
+
+    def earliest(self, slot: float) -> float:
+        """The first moment at or after ``slot`` when one more request fits."""
+        if len(self.sent) < self.limit:
+            return slot
+        return max(slot, self.sent[-self.limit] + SECONDS_PER_MINUTE + _WINDOW_MARGIN_SECONDS)
+
+    def book(self, slot: float) -> None:
+        self.sent.append(slot)
+        while len(self.sent) > self.limit:
+            self.sent.popleft()
+
+
 class Pacer:
     """Spaces requests evenly within the tap's budgets; thread-safe.
 
-    Each budget of N requests per minute admits one request every 60/N seconds, so
-    no 60-second window ever holds more than N of them, and there are no bursts.
+    Each budget of N requests per minute admits one request every 60/N seconds and
+    never N + 1 within any 60 seconds (``_Window``), so there are no bursts.
+    Budgets are per process: a run cannot see the requests of the run before it, so
+    the server's ``x-ratelimit-remaining`` (``observe``) guards the seam between runs.
     """
 
     def __init__(
@@ -88,6 +118,8 @@ class Pacer:
         self._lock = threading.Lock()
         self._next_request = 0.0
         self._next_search = 0.0
+        self._window = _Window(requests_per_minute)
+        self._search_window = _Window(searches_per_minute)
         # Extra spacing asked for by the server's remaining budget (what a search's
         # headers say may be the search budget's, so it spaces searches only), and a
         # hard stop until a reset after a 429.
@@ -100,10 +132,12 @@ class Pacer:
         """Block until this request may be sent, and book its slot."""
         with self._lock:
             now = self._clock()
-            slot = max(now, self._next_request, self._paused_until)
+            slot = self._window.earliest(max(now, self._next_request, self._paused_until))
             if search:
-                slot = max(slot, self._next_search)
+                slot = self._search_window.earliest(max(slot, self._next_search))
                 self._next_search = slot + max(self._search_interval, self._server_search_interval)
+                self._search_window.book(slot)
+            self._window.book(slot)
             self._next_request = slot + max(self._interval, self._server_interval)
             wait = slot - now
             self.waited_seconds += wait

@@ -36,9 +36,9 @@ def make_pacer(clock: FakeClock, rpm: int = 500, search_rpm: int = 50) -> Pacer:
 
 
 def max_in_any_window(times: list[float], window: float = 60.0) -> int:
-    """The most request times that fall in any half-open window [t, t + 60)."""
+    """The most request times that fall in any closed window [t, t + 60]."""
     times = sorted(times)
-    return max(bisect.bisect_left(times, t + window) - i for i, t in enumerate(times))
+    return max(bisect.bisect_right(times, t + window) - i for i, t in enumerate(times))
 
 
 @settings(max_examples=200, deadline=None)
@@ -47,14 +47,21 @@ def max_in_any_window(times: list[float], window: float = 60.0) -> int:
     search_rpm=st.integers(min_value=1, max_value=100),
     kinds=st.lists(st.booleans(), min_size=1, max_size=400),
     gaps=st.lists(st.floats(min_value=0, max_value=2), min_size=1, max_size=400),
+    answers=st.lists(st.sampled_from(["ok", "low", "429"]), min_size=1, max_size=50),
 )
-def test_never_exceeds_either_budget_in_any_60_second_window(rpm, search_rpm, kinds, gaps):
+def test_never_exceeds_either_budget_in_any_60_second_window(rpm, search_rpm, kinds, gaps, answers):
+    """Closed windows, from the first request, with 429 retries and server slow-downs."""
     clock = FakeClock()
     pacer = make_pacer(clock, rpm, search_rpm)
     sent: list[float] = []
     searches: list[float] = []
     for index, is_search in enumerate(kinds):
         clock.now += gaps[index % len(gaps)]  # the caller's own work between requests
+        answer = answers[index % len(answers)]
+        if answer != "ok":
+            # A retried request: a 429 pause, or headers saying the org's budget runs low.
+            headers = {"x-ratelimit-remaining": "3", "x-ratelimit-reset": "5"}
+            pacer.observe(headers, rate_limited=answer == "429", search=is_search)
         pacer.acquire(search=is_search)
         sent.append(clock.now)
         if is_search:
