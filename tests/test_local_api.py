@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 from kustomer_api import LocalKustomer, Org, OrgSpec
+from kustomer_api.auth import SEARCH_READ_ROLE
+from kustomer_api.faults import FAULT_KINDS
 from kustomer_api.seed import KNOWN_CHANNELS, STREAMS
-from kustomer_api.server import FAULT_KINDS, SEARCH_READ_ROLE
 
 NOW = 1_767_225_600.0  # fixed "now" for builds compared with each other
 HORIZON_S = 730 * 86_400

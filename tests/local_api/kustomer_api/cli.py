@@ -7,8 +7,9 @@ import signal
 import threading
 from dataclasses import fields
 
+from kustomer_api.faults import FAULT_KINDS
 from kustomer_api.seed import OrgSpec
-from kustomer_api.server import FAULT_KINDS, LocalKustomer
+from kustomer_api.server import LocalKustomer
 
 
 def _fault(text: str) -> tuple[str, float]:

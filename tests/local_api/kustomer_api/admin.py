@@ -1,0 +1,43 @@
+"""``/__admin``: counters, settings, mutations and the ground truth, for tests and the benchmark.
+
+Not Kustomer's endpoints: no token, no budget, not counted, and one error shape whatever
+``error_shape`` says.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from kustomer_api.config import SETTINGS
+from kustomer_api.protocol import Reply, dumps, error
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kustomer_api.app import App
+
+
+def handle(app: App, method: str, path: str, params: dict[str, str], body: bytes) -> Reply:
+    actions: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
+        ("GET", "/__admin/stats"): lambda _payload: app.counters.snapshot(),
+        ("POST", "/__admin/reset-stats"): lambda _payload: app.counters.reset() or {"ok": True},
+        ("POST", "/__admin/configure"): lambda payload: _configure(app, payload),
+        ("POST", "/__admin/mutate"): lambda payload: {
+            "ids": app.org.mutate(payload.get("stream", ""), int(payload.get("count", 1)))
+        },
+        ("GET", "/__admin/truth"): lambda _payload: app.org.truth_index(params.get("stream", "")),
+    }
+    action = actions.get((method, path))
+    if action is None:
+        return error(404, f"No admin route for {method} {path}")
+    try:
+        payload = json.loads(body) if body else {}
+        return Reply(200, dumps(action(payload)))
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        return error(400, str(exc))
+
+
+def _configure(app: App, payload: dict[str, Any]) -> dict[str, Any]:
+    app.configure(payload)
+    return {name: getattr(app.config, name) for name in SETTINGS}

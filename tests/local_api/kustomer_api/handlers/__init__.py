@@ -1,0 +1,16 @@
+"""The /v1 endpoints, one module per entity, each with its ``ROUTES``.
+
+A new entity is a module here with its handlers and ``ROUTES``, and one line below.
+"""
+
+from kustomer_api.handlers import conversations, directory, messages, routing, searches, session
+
+ROUTES = (
+    *session.ROUTES,
+    *searches.ROUTES,
+    *conversations.ROUTES,
+    *messages.ROUTES,
+    *routing.ROUTES,
+    *directory.ROUTES,
+)
+ROUTE_NAMES = frozenset(r.name for r in ROUTES)
