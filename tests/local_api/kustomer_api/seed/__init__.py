@@ -1,0 +1,16 @@
+"""Deterministic generator of a Kustomer org: the objects the local API serves.
+
+``OrgSpec`` says what to generate and ``Org.build(spec)`` generates it: ``builder.Builder`` runs
+one step per entity (``directory``, ``routing``, ``conversations`` with ``plans``, ``messages``,
+``events`` and ``customers``, then ``recent``), all from one seeded ``random.Random``. Shapes
+follow the real payloads in ``shared/reference/kustomer-api.md`` §4-5.
+
+A new entity is a module with its step, appended to ``builder.STEPS``, and its stream in
+``spec.STREAMS``.
+"""
+
+from kustomer_api.seed.messages import KNOWN_CHANNELS
+from kustomer_api.seed.org import Org
+from kustomer_api.seed.spec import MUTABLE_STREAMS, SEARCH_HORIZON_DAYS, STREAMS, OrgSpec
+
+__all__ = ["KNOWN_CHANNELS", "MUTABLE_STREAMS", "SEARCH_HORIZON_DAYS", "STREAMS", "Org", "OrgSpec"]
