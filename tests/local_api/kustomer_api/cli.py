@@ -49,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
         help="share of conversations kept before the 2-year search horizon "
         "(needs --history-days >= 732)",
     )
+    parser.add_argument(
+        "--recent-days",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="a busy recent past: the last N days get --recent-per-day more conversations each",
+    )
+    parser.add_argument("--recent-per-day", type=_count, default=0, metavar="N")
     parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--org-rpm", type=int, default=1000)
     parser.add_argument("--search-rpm", type=int, default=100)

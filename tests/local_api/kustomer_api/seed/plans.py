@@ -93,9 +93,14 @@ def _old_conversations(b: Builder, n: int, tied: set[int]) -> set[int]:
     return set(b.rng.sample(candidates, count))
 
 
-def shaped(b: Builder, groups: list[list[Plan]], n_customers: int) -> tuple[list[dict], list[Plan]]:
-    """Every plan of ``groups`` given its shape, customer and id; every channel appears in each
-    group. Returns the ``n_customers`` planned customers and the plans."""
+def shaped(
+    b: Builder,
+    groups: list[list[Plan]],
+    n_customers: int,
+    channels: tuple[tuple[str, int], ...] = PRIMARY_CHANNELS,
+) -> tuple[list[dict], list[Plan]]:
+    """Every plan of ``groups`` given its shape, customer and id; every one of the weighted
+    ``channels`` appears in each group. Returns the planned customers and the plans."""
     plans = [plan for group in groups for plan in group]
     n = len(plans)
     for plan, has in zip(plans, b.cover(n, ((True, 99), (False, 1))), strict=True):
@@ -104,7 +109,7 @@ def shaped(b: Builder, groups: list[list[Plan]], n_customers: int) -> tuple[list
     m = len(with_messages)
     for group in groups:
         talking = [p for p in group if p.has_messages]
-        for plan, channel in zip(talking, b.cover(len(talking), PRIMARY_CHANNELS), strict=True):
+        for plan, channel in zip(talking, b.cover(len(talking), channels), strict=True):
             plan.channel = channel
     for plan, value in zip(with_messages, b.cover(m, ((False, 85), (True, 15))), strict=True):
         plan.multi_channel = value

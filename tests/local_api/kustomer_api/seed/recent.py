@@ -1,6 +1,6 @@
 """A busy recent past (the demo's): ``recent_per_day`` more conversations on each of the last
-``recent_days`` days, every channel on every day, and every agent signed in, in every routing
-status.
+``recent_days`` days, evenly over Assembled's channels and every channel on every day, and every
+agent signed in, in every routing status.
 
 The last step of the build: an org with a busy recent past is the same org plus these objects.
 """
@@ -19,6 +19,20 @@ if TYPE_CHECKING:
 
 # A staffed day's conversations are handled within hours: no first response takes a day.
 _HANDLED_WITHIN_MS = 12 * HOUR_MS
+# Each of Assembled's channels (Email, Chat, SMS, Phone, Social) gets about a fifth of them.
+_CHANNELS = (
+    ("email", 10),
+    ("chat", 10),
+    ("sms", 10),
+    ("voice", 10),
+    ("facebook", 2),
+    ("twitter-dm", 2),
+    ("twitter-tweet", 2),
+    ("instagram", 2),
+    ("whatsapp", 2),
+    ("form", 1),
+    ("video", 1),
+)
 _SIGNED_IN_TYPES = ("available", "busy", "unavailable")
 
 
@@ -37,7 +51,7 @@ def busy_days(b: Builder) -> None:
             group.append(Plan(created, bound, b.rng.randrange(n_customers)))
         groups.append(group)
     # One group per day: shaped() puts every channel in each.
-    generate(b, *shaped(b, groups, n_customers))
+    generate(b, *shaped(b, groups, n_customers, _CHANNELS))
     _sign_in_everyone(b)
 
 
