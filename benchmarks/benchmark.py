@@ -5,7 +5,7 @@
 
 Run it through ``scripts/benchmark`` (which sets up ``.bench/peer-venv``); ``--quick`` runs
 smaller orgs as a smoke check. Every scenario starts its own local API process
-(``tests/kustomer_api``, seed 7) on 127.0.0.1 and runs the taps as subprocesses with a
+(``kustomer-local-api``, seed 7) on 127.0.0.1 and runs the taps as subprocesses with a
 config file and a catalog selecting the scenario's streams; Singer output goes to files
 under ``.bench/runs/`` and is parsed for record counts and ids. Nothing is sent anywhere
 but 127.0.0.1.
@@ -22,7 +22,7 @@ but 127.0.0.1.
 5. requests per 1,000 conversations for the streams both taps have, same org; and, for
    our conversation_events and tickets, from scenario 1's run.
 
-Only the standard library and requests are used.
+Only the standard library, requests and the local API's package are used.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import math
 import os
 import platform
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -46,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
+from kustomer_api.process import start_subprocess, stop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -175,35 +175,19 @@ class LocalApi:
     @property
     def command(self) -> str:
         """The command line that starts this server."""
-        return "PYTHONPATH=tests python -m kustomer_api " + " ".join(self.args)
+        return "kustomer-local-api " + " ".join(self.args)
 
     def __enter__(self) -> LocalApi:  # noqa: PYI034 (typing.Self needs Python 3.11)
-        """Start the server and wait for the line that gives its port."""
-        env = _clean_env()
-        env["PYTHONPATH"] = str(ROOT / "tests")
+        """Start the server and wait until it serves."""
         log_path = RUNS / f"{self.name}-server.log"
         with log_path.open("wb") as server_log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "kustomer_api", *self.args],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=server_log,
-            )
-        stdout = self.process.stdout
-        line = b""
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while stdout and time.monotonic() < deadline and self.process.poll() is None:
-            ready, _, _ = select.select([stdout], [], [], 0.5)
-            if ready:
-                line = stdout.readline()
-                break
-        match = re.search(rb"on (http://127\.0\.0\.1:\d+)", line)
-        if not match:
-            self.stop()
-            msg = f"the local API did not start (see {log_path}): {line!r}"
-            raise RuntimeError(msg)
-        self.base_url = match.group(1).decode()
+            try:
+                self.process, self.base_url = start_subprocess(
+                    self.args, env=_clean_env(), stderr=server_log, timeout=SERVER_START_SECONDS
+                )
+            except RuntimeError as exc:
+                msg = f"{exc} (see {log_path})"
+                raise RuntimeError(msg) from exc
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -212,14 +196,8 @@ class LocalApi:
 
     def stop(self) -> None:
         """Stop the server process this object started."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=15)
+        if self.process is not None:
+            stop(self.process)
 
     def stats(self) -> dict[str, Any]:
         """``GET /__admin/stats``."""

@@ -8,6 +8,7 @@ import threading
 from dataclasses import fields
 
 from kustomer_api.faults import FAULT_KINDS
+from kustomer_api.process import READY
 from kustomer_api.seed import OrgSpec
 from kustomer_api.server import LocalKustomer
 
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     api.start()
-    print(f"Local Kustomer API on {api.base_url} (token: {api.token})", flush=True)
+    print(READY.format(url=api.base_url, token=api.token), flush=True)
     try:
         # A timeout keeps the main thread responsive to signals.
         while not stop.wait(0.5):
