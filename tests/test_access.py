@@ -9,6 +9,8 @@ from kustomer_api.server import ALL_ROLES
 
 from tap_kustomer.tap import TapKustomer
 
+pytestmark = pytest.mark.slow
+
 AGENT_STATES_JOB = ("assistants", "queues", "routing_statuses", "agent_states")
 ASSISTANT_ROLES = {"org.permission.assistant.read", "org.user.apps.read"}
 ERROR_SHAPES = ("jsonapi", "code_message")

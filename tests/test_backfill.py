@@ -23,6 +23,8 @@ from tap_kustomer.progress import Progress
 from tap_kustomer.records import parse_timestamp
 from tap_kustomer.streams.history import HistoryPass, ListReader, created_at
 
+pytestmark = pytest.mark.slow
+
 HISTORY_STREAMS = ("conversations", "messages", "conversation_events", "tickets")
 INCREMENTAL_STREAMS = ("conversations", "messages", "conversation_events", "customers", "tickets")
 FIVE_YEARS = dt.timedelta(days=5 * 365)

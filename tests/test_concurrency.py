@@ -10,6 +10,8 @@ from kustomer_api import OrgSpec
 
 from tap_kustomer.concurrency import ordered_map
 
+pytestmark = pytest.mark.slow
+
 STREAMS = ("conversation_events", "tickets")
 
 

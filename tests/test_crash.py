@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import ALL_STREAMS, Kill, cli_config, in_phase, run_killed_at, selected_catalog
 from kustomer_api import LocalKustomer, OrgSpec
 from test_faults import visible_truth
+
+pytestmark = pytest.mark.slow
 
 # (stream, phase, record): every stream, the search and the archive pass of each search
 # stream, in the order the tap syncs them (the catalog's). The SDK flushes output at each

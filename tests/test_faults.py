@@ -22,6 +22,8 @@ from kustomer_api import OrgSpec
 
 import tap_kustomer.client as client_module
 
+pytestmark = pytest.mark.slow
+
 FAULT_KINDS = ("500", "502", "503", "reset", "truncate", "slow", "429", "timed_out")
 REPORT: dict[str, dict[str, int]] = {}
 

@@ -16,6 +16,8 @@ from kustomer_api import OrgSpec
 
 from tap_kustomer.records import parse_timestamp
 
+pytestmark = pytest.mark.slow
+
 TWO_YEARS = dt.timedelta(days=730)
 SEARCH_STREAMS = ("conversations", "messages", "conversation_events", "tickets", "customers")
 ARCHIVE = "POST /v1/customers/archive/search"

@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 import yaml
 from conftest import ROOT
+
+pytestmark = pytest.mark.slow
 
 DEFINITION = ROOT / "hub" / "tap-kustomer" / "wfm-labs.yml"
 MELTANO = Path(sys.executable).parent / "meltano"

@@ -10,6 +10,8 @@ from kustomer_api import OrgSpec
 
 from tap_kustomer.pii import hashed
 
+pytestmark = pytest.mark.slow
+
 CANARY = "canary-9b1e7d2c5a"  # a token whose every appearance in output is a leak
 
 

@@ -352,6 +352,7 @@ _attributes = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None)
 @given(
     attributes=_attributes,

@@ -10,6 +10,8 @@ import pytest
 from conftest import ENDPOINT_STREAMS, ROOT, meltano_env, run_meltano
 from kustomer_api import LocalKustomer, OrgSpec
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def api():

@@ -24,6 +24,8 @@ from kustomer_api import OrgSpec
 
 from tap_kustomer.tap import TapKustomer
 
+pytestmark = pytest.mark.slow
+
 MODES = {
     "keep": {},
     "hash": {"pii_mode": "hash"},

@@ -13,6 +13,8 @@ import pytest
 from conftest import ENDPOINT_STREAMS, meltano_env, run_meltano
 from kustomer_api import LocalKustomer, OrgSpec
 
+pytestmark = pytest.mark.slow
+
 
 def postgres_bin(name: str) -> str:
     installed = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))

@@ -250,6 +250,7 @@ def test_timestamps_as_loaded_are_read_as_utc():
         assert report.to_utc(value) is None, value
 
 
+@pytest.mark.slow
 def test_every_anomaly_renders_as_text_and_png(tmp_path):
     tickets = [ticket(29, "Chat", -5.0), ticket(29, "Chat", 90_000.0)]
     built = build(tickets, states=[], table=report.TicketTable(2, at(29)))
@@ -347,6 +348,7 @@ def expected_figures(truth: dict, days: list[dt.date]):
     return contacts, durations, agents
 
 
+@pytest.mark.slow
 def test_report_of_a_synced_org_matches_the_seeded_org(api, unpaced, tmp_path):
     config = {
         "api_token": api.token,

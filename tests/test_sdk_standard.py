@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import atexit
 
+import pytest
 from conftest import unlimited_api
 from kustomer_api import OrgSpec
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from tap_kustomer.tap import TapKustomer
+
+pytestmark = pytest.mark.slow
 
 # The SDK builds the test class from a config at import time, so the server starts here.
 _API = unlimited_api(OrgSpec(seed=51, conversations=60, history_days=300))

@@ -10,6 +10,8 @@ from kustomer_api import OrgSpec
 
 from tap_kustomer.records import parse_timestamp
 
+pytestmark = pytest.mark.slow
+
 LAG_SECONDS = 60
 
 
