@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         help="a busy recent past: the last N days get --recent-per-day more conversations each",
     )
     parser.add_argument("--recent-per-day", type=_count, default=0, metavar="N")
+    parser.add_argument(
+        "--object-links",
+        action="store_true",
+        help="some customers name a company and some messages carry attachments",
+    )
     parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--org-rpm", type=int, default=1000)
     parser.add_argument("--search-rpm", type=int, default=100)

@@ -8,6 +8,8 @@ from urllib.parse import urlencode
 from kustomer_api.protocol import HttpError, Reply, dumps
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from kustomer_api.protocol import Request
     from kustomer_api.seed import Org
 
@@ -67,8 +69,12 @@ def links(
     return found
 
 
-def envelope(org: Org, meta: dict, page_links: dict, items: list[dict]) -> bytes:
+def envelope(
+    org: Org, meta: dict, page_links: dict, items: list[dict], included: list[dict] | None = None
+) -> bytes:
     encoded = org.encoded
+    # JSON:API ``included``: related objects a request asked for (``include=``, ``versions=``).
+    extra = b"" if included is None else b',"included":[' + b",".join(map(encoded, included)) + b"]"
     return b"".join(
         (
             b'{"meta":',
@@ -77,7 +83,9 @@ def envelope(org: Org, meta: dict, page_links: dict, items: list[dict]) -> bytes
             dumps(page_links),
             b',"data":[',
             b",".join(encoded(o) for o in items),
-            b"]}",
+            b"]",
+            extra,
+            b"}",
         )
     )
 
@@ -87,8 +95,14 @@ def data(org: Org, obj: dict) -> Reply:
     return Reply(200, b'{"data":' + org.encoded(obj) + b"}")
 
 
-def list_page(org: Org, request: Request, objects: list[dict], max_size: int) -> Reply:
-    """The requested page of a GET list."""
+def list_page(
+    org: Org,
+    request: Request,
+    objects: list[dict],
+    max_size: int,
+    included: Callable[[list[dict]], list[dict]] | None = None,
+) -> Reply:
+    """The requested page of a GET list; ``included`` gives the related objects of a page."""
     page, size = page_and_size(request, max_size)
     start = (page - 1) * size
     cap = request.config.list_max_records
@@ -105,4 +119,5 @@ def list_page(org: Org, request: Request, objects: list[dict], max_size: int) ->
     # The last page under the cap still advertises `next` beyond it, as search does.
     items = objects[start : start + size]
     page_links = links(request, page, size, has_next=start + size < len(objects))
-    return Reply(200, envelope(org, {"pageSize": size, "page": page}, page_links, items))
+    related = included(items) if included else None
+    return Reply(200, envelope(org, {"pageSize": size, "page": page}, page_links, items, related))

@@ -17,7 +17,16 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # queryContext -> stream holding its objects.
-CONTEXTS = {"conversation": "conversations", "message": "messages", "customer": "customers"}
+CONTEXTS = {
+    "conversation": "conversations",
+    "message": "messages",
+    "customer": "customers",
+    # Issue 15. ``kobject`` holds the KObjects of every Klass; per-Klass contexts
+    # (``kobject_<klass>``) are not modelled.
+    "company": "companies",
+    "note": "notes",
+    "kobject": "kobjects",
+}
 OPERATORS = frozenset({"equals", "in", "gte", "gt", "lte", "lt", "contains", "not_set"})
 _GROUPS = ("and", "or", "not")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -3,7 +3,16 @@
 A new entity is a module here with its handlers and ``ROUTES``, and one line below.
 """
 
-from kustomer_api.handlers import conversations, directory, messages, routing, searches, session
+from kustomer_api.handlers import (
+    conversations,
+    directory,
+    messages,
+    objects,
+    routing,
+    searches,
+    session,
+    settings,
+)
 
 ROUTES = (
     *session.ROUTES,
@@ -12,5 +21,7 @@ ROUTES = (
     *messages.ROUTES,
     *routing.ROUTES,
     *directory.ROUTES,
+    *objects.ROUTES,
+    *settings.ROUTES,
 )
 ROUTE_NAMES = frozenset(r.name for r in ROUTES)

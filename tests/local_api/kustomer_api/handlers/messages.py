@@ -25,7 +25,15 @@ def conversation_messages(app: App, request: Request) -> Reply:
     conversation_id = find(app.org, request.match["id"])["id"]
     # Order is [?]: ascending createdAt.
     by_conversation = app.org.messages_by_conversation.get(conversation_id, [])
-    return list_page(app.org, request, by_conversation, 100)
+    # ``include=attachments`` (documented): the page's files in ``included``.
+    if request.params.get("include") != "attachments":
+        return list_page(app.org, request, by_conversation, 100)
+    files = app.org.attachments_by_message
+
+    def attachments(page: list[dict]) -> list[dict]:
+        return [a for m in page for a in files.get(m["id"], [])]
+
+    return list_page(app.org, request, by_conversation, 100, included=attachments)
 
 
 ROUTES = (

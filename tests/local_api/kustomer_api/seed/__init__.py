@@ -6,11 +6,26 @@ one step per entity (``directory``, ``routing``, ``conversations`` with ``plans`
 follow the real payloads in ``shared/reference/kustomer-api.md`` §4-5.
 
 A new entity is a module with its step, appended to ``builder.STEPS``, and its stream in
-``spec.STREAMS``.
+``spec.STREAMS``. The objects of issue 15 (``org_settings``, then ``crm``) are the last steps and
+draw from random streams of their own; their streams are ``spec.OBJECT_STREAMS``.
 """
 
 from kustomer_api.seed.messages import KNOWN_CHANNELS
 from kustomer_api.seed.org import Org
-from kustomer_api.seed.spec import MUTABLE_STREAMS, SEARCH_HORIZON_DAYS, STREAMS, OrgSpec
+from kustomer_api.seed.spec import (
+    MUTABLE_STREAMS,
+    OBJECT_STREAMS,
+    SEARCH_HORIZON_DAYS,
+    STREAMS,
+    OrgSpec,
+)
 
-__all__ = ["KNOWN_CHANNELS", "MUTABLE_STREAMS", "SEARCH_HORIZON_DAYS", "STREAMS", "Org", "OrgSpec"]
+__all__ = [
+    "KNOWN_CHANNELS",
+    "MUTABLE_STREAMS",
+    "OBJECT_STREAMS",
+    "SEARCH_HORIZON_DAYS",
+    "STREAMS",
+    "Org",
+    "OrgSpec",
+]

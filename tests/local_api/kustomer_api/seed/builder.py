@@ -11,14 +11,14 @@ from __future__ import annotations
 import random
 import time
 
-from kustomer_api.seed import conversations, directory, messages, recent, routing
+from kustomer_api.seed import conversations, crm, directory, messages, org_settings, recent, routing
 from kustomer_api.seed.shapes import iso, rel
 from kustomer_api.seed.spec import (
     DAY_MS,
     MINUTE_MS,
     SEARCH_HORIZON_DAYS,
     SECOND_MS,
-    STREAMS,
+    STORES,
     OrgSpec,
     check,
 )
@@ -89,6 +89,9 @@ STEPS = (
     routing.work_sessions,
     messages.tie_messages,
     recent.busy_days,
+    # Issue 15's objects, each from a random stream of its own (the org above is unchanged).
+    org_settings.settings,
+    crm.crm,
 )
 
 
@@ -107,6 +110,7 @@ class Builder:
     queue_ids: list[str]  # (queues)
     status_ids: dict[str, list[str]]  # routing statuses by status type (statuses)
     assistant_ids: list[str]  # (assistants)
+    klass_ids: dict[str, str]  # Klass name -> id (org_settings)
 
     def __init__(self, spec: OrgSpec) -> None:
         check(spec)
@@ -130,7 +134,7 @@ class Builder:
         self.ids: set[str] = set()
         self.org_id = self.oid(self.start_ms - 400 * DAY_MS)
         self.brand_id = self.oid(self.start_ms - 399 * DAY_MS)
-        self.streams: dict[str, list[dict]] = {name: [] for name in STREAMS}
+        self.streams: dict[str, list[dict]] = {name: [] for name in STORES}
         # Counters that make rare shapes appear at a fixed rate instead of by chance.
         self.out_without_inbound = 0
         self.voice_messages = 0

@@ -9,7 +9,7 @@ import time
 
 from kustomer_api.seed.builder import Builder
 from kustomer_api.seed.shapes import iso
-from kustomer_api.seed.spec import MUTABLE_STREAMS, STREAMS, OrgSpec
+from kustomer_api.seed.spec import MUTABLE_STREAMS, STORES, OrgSpec
 
 
 class Org:
@@ -36,10 +36,11 @@ class Org:
         self.lock = threading.RLock()
         # Bumped on every mutation so the server can drop cached search results.
         self.generation = 0
-        self._streams = {name: sorted(streams[name], key=_id) for name in STREAMS}
-        self._by_id = {o["id"]: o for name in STREAMS for o in self._streams[name]}
+        self._streams = {name: sorted(streams[name], key=_id) for name in STORES}
+        self._by_id = {o["id"]: o for name in STORES for o in self._streams[name]}
         self.messages_by_conversation = _group(self._streams["messages"], "conversation")
         self.events_by_conversation = _group(self._streams["conversation_events"], "conversation")
+        self.attachments_by_message = _group(self._streams["attachments"], "message")
         self._encoded: dict[str, bytes] = {}
         self._mutation_rng = random.Random(spec.seed * 104_729 + 1)
         # Every seeded timestamp is before now_ms, so bumps start after it.
@@ -61,7 +62,7 @@ class Org:
     def objects(self, stream: str) -> list[dict]:
         """Live objects of a stream in id order (hold ``lock`` while using them)."""
         if stream not in self._streams:
-            msg = f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}"
+            msg = f"unknown stream {stream!r}; expected one of {', '.join(STORES)}"
             raise KeyError(msg)
         return self._streams[stream]
 
