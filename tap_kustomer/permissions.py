@@ -95,12 +95,12 @@ ENDPOINT_ROLES: dict[str, EndpointRoles] = {
         ("org.user.customer.read",),
         "org.permission.customer.read",
     ),
-    # The list pages of Klasses, shortcuts and SLAs are not in the reference; these are
-    # the roles of their documented siblings (get by id, shortcut categories).
+    # Issue 15's lists. The list pages of Klasses, shortcuts and SLAs are not in the
+    # reference: these are the roles of their documented siblings (get by id, shortcut
+    # categories); no page names those of /v1/brands. The integration document names none.
     "/v1/klasses": EndpointRoles(
         ("org.permission.klass.read",),
         ("org.user.klass.read", "org.admin.klass.read"),
-        _DIRECTORY_DOC,
         inferred=True,
     ),
     "/v1/shortcuts": EndpointRoles(
@@ -111,22 +111,17 @@ ENDPOINT_ROLES: dict[str, EndpointRoles] = {
             "org.admin.shortcut.read",
             "org.admin.content.shortcut.read",
         ),
-        _DIRECTORY_DOC,
         inferred=True,
     ),
-    "/v1/slas": EndpointRoles(
-        ("org.permission.sla.read",), ("org.user.sla.read",), _DIRECTORY_DOC, inferred=True
-    ),
-    "/v1/brands": EndpointRoles(("org.permission.brand.read",), (), _DIRECTORY_DOC, inferred=True),
+    "/v1/slas": EndpointRoles(("org.permission.sla.read",), ("org.user.sla.read",), inferred=True),
+    "/v1/brands": EndpointRoles(("org.permission.brand.read",), inferred=True),
     "/v1/schedules": EndpointRoles(
         ("org.permission.schedule.read",),
         ("org.user.schedule.read", "org.admin.schedule.read"),
-        _DIRECTORY_DOC,
     ),
     "/v1/metadata": EndpointRoles(
         ("org.permission.metadata.read",),
         ("org.user.metadata.read", "org.admin.metadata.read"),
-        _DIRECTORY_DOC,
     ),
 }
 

@@ -26,8 +26,8 @@ from tap_kustomer.schemas import (
     stream_schema,
 )
 
-# A value whose JSON type Kustomer does not document (a metadata ``tree``, enum values).
-ANY_JSON: Schema = {"type": ["string", "number", "boolean", "object", "array", "null"]}
+# A list whose items Kustomer does not describe (an enumeration's values).
+ANY_LIST: Schema = {"type": ["array", "null"]}
 
 CONTACT_LISTS: dict[str, Schema] = {
     "emails": array(obj(type=STRING, email=STRING, verified=BOOLEAN)),
@@ -210,8 +210,9 @@ CUSTOM_ATTRIBUTES = stream_schema(
     array=BOOLEAN,
     multi=BOOLEAN,
     enumeration=BOOLEAN,
-    values=ANY_JSON,
-    tree=ANY_JSON,
+    values=ANY_LIST,
+    # The tree of a ``...Tree`` attribute: nested ``children`` of values.
+    tree=OPEN_OBJECT,
     target=STRING,
     has_sensitive_attributes=BOOLEAN,
     sensitive=BOOLEAN,

@@ -9,13 +9,16 @@ from pathlib import Path
 import pytest
 from conftest import ENDPOINT_STREAMS, ROOT, meltano_env, run_meltano
 from kustomer_api import LocalKustomer, OrgSpec
+from kustomer_api.seed import OBJECT_STREAMS
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def api():
-    with LocalKustomer(OrgSpec(seed=31, conversations=150, history_days=600)) as server:
+    # object_links: files on some messages, so the backfill has attachments.
+    spec = OrgSpec(seed=31, conversations=150, history_days=600, object_links=True)
+    with LocalKustomer(spec) as server:
         yield server
 
 
@@ -47,7 +50,21 @@ def jsonl_counts(folder: Path) -> dict[str, int]:
 @pytest.mark.parametrize(
     ("job", "streams"),
     [
-        ("kustomer-directory", {"users", "teams", "tags"}),
+        (
+            "kustomer-directory",
+            {
+                "users",
+                "teams",
+                "tags",
+                "klasses",
+                "shortcuts",
+                "slas",
+                "sla_versions",
+                "brands",
+                "business_schedules",
+                "custom_attributes",
+            },
+        ),
         ("kustomer-agent-states", {"agent_states", "routing_statuses", "queues", "assistants"}),
         (
             "kustomer-backfill",
@@ -58,11 +75,25 @@ def jsonl_counts(folder: Path) -> dict[str, int]:
                 "customers",
                 "tickets",
                 "work_sessions",
+                "companies",
+                "notes",
+                "kobjects",
+                "attachments",
             },
         ),
         (
             "kustomer-default",
-            {"conversations", "messages", "conversation_events", "customers", "tickets"},
+            {
+                "conversations",
+                "messages",
+                "conversation_events",
+                "customers",
+                "tickets",
+                "companies",
+                "notes",
+                "kobjects",
+                "attachments",
+            },
         ),
     ],
 )
@@ -117,6 +148,6 @@ def test_duckdb_loads_every_row(meltano, api):
             check=True,
         ).stdout
     )
-    for stream in ENDPOINT_STREAMS:
+    for stream in (*ENDPOINT_STREAMS, *OBJECT_STREAMS):
         assert counts[stream] == len(api.org.truth(stream)), stream
     assert counts["tickets"] == len(api.org.truth("conversations"))

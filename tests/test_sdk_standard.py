@@ -14,7 +14,8 @@ from tap_kustomer.tap import TapKustomer
 pytestmark = pytest.mark.slow
 
 # The SDK builds the test class from a config at import time, so the server starts here.
-_API = unlimited_api(OrgSpec(seed=51, conversations=60, history_days=300))
+# object_links: files on some messages, so the attachments stream has records too.
+_API = unlimited_api(OrgSpec(seed=51, conversations=60, history_days=300, object_links=True))
 _API.start()
 atexit.register(_API.stop)
 

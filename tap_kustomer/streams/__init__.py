@@ -10,12 +10,27 @@ from tap_kustomer.streams.conversations import (
     TicketsStream,
 )
 from tap_kustomer.streams.directory import TagsStream, TeamsStream, UsersStream
+from tap_kustomer.streams.objects import (
+    AttachmentsStream,
+    CompaniesStream,
+    KlassesStream,
+    KObjectsStream,
+    NotesStream,
+)
 from tap_kustomer.streams.routing import (
     AgentStatesStream,
     AssistantsStream,
     QueuesStream,
     RoutingStatusesStream,
     WorkSessionsStream,
+)
+from tap_kustomer.streams.settings import (
+    BrandsStream,
+    BusinessSchedulesStream,
+    CustomAttributesStream,
+    ShortcutsStream,
+    SlasStream,
+    SlaVersionsStream,
 )
 
 STREAM_TYPES = (
@@ -32,6 +47,17 @@ STREAM_TYPES = (
     UsersStream,
     TicketsStream,
     AgentStatesStream,
+    CompaniesStream,
+    NotesStream,
+    KObjectsStream,
+    AttachmentsStream,
+    KlassesStream,
+    ShortcutsStream,
+    SlasStream,
+    SlaVersionsStream,
+    BrandsStream,
+    BusinessSchedulesStream,
+    CustomAttributesStream,
 )
 
 __all__ = ["STREAM_TYPES"]
