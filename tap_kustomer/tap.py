@@ -20,6 +20,7 @@ from tap_kustomer.output import SingerWriter
 from tap_kustomer.pacing import Pacer
 from tap_kustomer.permissions import unavailable_reason
 from tap_kustomer.pii import DROP, HASH, KEEP
+from tap_kustomer.plan_api import add_plan_option
 from tap_kustomer.records import parse_timestamp
 from tap_kustomer.streams import STREAM_TYPES
 from tap_kustomer.validation import (
@@ -291,7 +292,7 @@ class TapKustomer(Tap):
 
     @classmethod
     def get_singer_command(cls) -> click.Command:
-        """The SDK's command, with ``--test`` described as this tap runs it."""
+        """The SDK's command, with ``--test`` described as this tap runs it, and ``--plan``."""
         command = super().get_singer_command()
         for option in command.params:
             if option.name == "test":
@@ -300,6 +301,7 @@ class TapKustomer(Tap):
                     "(one request each; names the roles a stream lacks). "
                     "Use --test=schema to test schema output without syncing records."
                 )
+        add_plan_option(command, cls)
         return command
 
     @classmethod
