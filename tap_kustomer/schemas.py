@@ -256,6 +256,9 @@ CUSTOMERS = stream_schema(
     company_id=STRING,
 )
 
+# Time spent in a kind of routing status during a work session, in ms (kustomer-api.md §5.3).
+STATUS_TOTAL: Schema = obj(statusAt=DATETIME, time=NUMBER, businessTime=NUMBER)
+
 WORK_SESSIONS = stream_schema(
     **ORG_TIMESTAMPS,
     active=BOOLEAN,
@@ -272,13 +275,17 @@ WORK_SESSIONS = stream_schema(
     capacity_status=STRING,
     handled_item_count=INTEGER,
     handled_conversation_count=INTEGER,
-    total_available=OPEN_OBJECT,
-    total_available_idle_capacity=OPEN_OBJECT,
-    total_available_not_at_capacity=OPEN_OBJECT,
-    total_unavailable=OPEN_OBJECT,
-    total_unavailable_idle_capacity=OPEN_OBJECT,
-    total_unavailable_not_at_capacity=OPEN_OBJECT,
-    total_time_by_status=OPEN_OBJECT,
+    total_available=STATUS_TOTAL,
+    total_available_idle_capacity=STATUS_TOTAL,
+    total_available_not_at_capacity=STATUS_TOTAL,
+    total_unavailable=STATUS_TOTAL,
+    total_unavailable_idle_capacity=STATUS_TOTAL,
+    total_unavailable_not_at_capacity=STATUS_TOTAL,
+    # Keyed by routing status id (kustomer-api.md §5.3), so no fixed properties.
+    total_time_by_status={
+        "type": ["object", "null"],
+        "additionalProperties": obj(**STATUS_TOTAL["properties"], statusSelectedCount=INTEGER),
+    },
     last_assigned_item_at=DATETIME,
     rev=INTEGER,
     last_revision=OPEN_OBJECT,
@@ -353,6 +360,9 @@ USERS = stream_schema(
     roles=ID_LIST,
     role_groups=ID_LIST,
     avatar_url=STRING,
+    email_signature=STRING,
+    # Password policy flags only (MeltanoLabs' users schema); Kustomer sends no secret here.
+    password=obj(allowNew=BOOLEAN, forceNew=BOOLEAN, updatedAt=DATETIME),
     email_verified_at=DATETIME,
     first_email_verified_at=DATETIME,
     first_login_at=DATETIME,

@@ -11,6 +11,7 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from tap_kustomer.position import PositionError, StreamPosition
 from tap_kustomer.records import parse_timestamp
 
 if TYPE_CHECKING:
@@ -18,12 +19,6 @@ if TYPE_CHECKING:
 
 # A start_date this far ahead of the clock is a typo, not a clock skew.
 _FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-_STATE_TIMESTAMPS = (
-    "resume_from",
-    "replication_key_value",
-    "history_resume_from",
-    "history_before",
-)
 
 
 class InvalidInputError(ValueError):
@@ -97,22 +92,16 @@ def _bookmark_problems(stream: str, bookmark: Any) -> list[str]:  # noqa: ANN401
     if not isinstance(bookmark, dict):
         return [f"STATE bookmark of {stream} is not an object"]
     problems = []
-    for key in _STATE_TIMESTAMPS:
-        value = bookmark.get(key)
-        if value is None:
-            continue
+    value = bookmark.get("replication_key_value")
+    if value is not None:
         try:
             parse_timestamp(str(value))
         except ValueError:
-            problems.append(f"STATE {stream}.{key} {value!r} is not a timestamp")
-    problems.extend(
-        f"STATE {stream}.{key} is not a list"
-        for key in ("resume_skip_ids", "history_resume_skip_ids")
-        if not isinstance(bookmark.get(key, []), list)
-    )
-    page = bookmark.get("history_page")
-    if page is not None and not (isinstance(page, int) and page >= 1):
-        problems.append(f"STATE {stream}.history_page {page!r} is not a page number")
+            problems.append(f"STATE {stream}.replication_key_value {value!r} is not a timestamp")
+    try:
+        StreamPosition.read(bookmark)
+    except PositionError as exc:
+        problems.append(f"STATE {stream}.{exc}")
     return problems
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from kustomer_api import LocalKustomer, OrgSpec
 from kustomer_api.seed import STREAMS
+from loaders import postgres_server
 
 import tap_kustomer.tap as tap_module
 from tap_kustomer.pacing import Pacer
@@ -329,6 +330,13 @@ def run_meltano(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[
         timeout=600,
         check=False,
     )
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server on loopback for the session; yields its port."""
+    with postgres_server() as port:
+        yield port
 
 
 def write_json(path: Path, value: Any) -> Path:

@@ -92,13 +92,13 @@ def test_http_to_loopback_is_allowed(api, tmp_path):
         ("not json", "--state {path} is not valid JSON"),
         ([1, 2], "--state {path} is not a JSON object"),
         (
-            {"bookmarks": {"conversations": {"resume_from": "soon"}}},
-            "STATE conversations.resume_from 'soon' is not a timestamp",
+            {"bookmarks": {"conversations": {"position": {"search": {"resume_from": "soon"}}}}},
+            "STATE conversations.position.search.resume_from 'soon' is not a timestamp",
         ),
         ({"bookmarks": {"messages": "2024-01-01"}}, "STATE bookmark of messages is not an object"),
         (
-            {"bookmarks": {"tickets": {"history_page": -3}}},
-            "STATE tickets.history_page -3 is not a page number",
+            {"bookmarks": {"tickets": {"position": {"history": {"list_page": -3}}}}},
+            "STATE tickets.position.history.list_page -3 is not a page number",
         ),
     ],
 )

@@ -2,92 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
-
 import pytest
 from conftest import ENDPOINT_STREAMS, meltano_env, run_meltano
 from kustomer_api import LocalKustomer, OrgSpec
+from loaders import psql
 
 pytestmark = pytest.mark.slow
-
-
-def postgres_bin(name: str) -> str:
-    installed = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-    found = shutil.which(name) or (str(installed[-1]) if installed else None)
-    if found is None:
-        pytest.fail(f"{name} not found: .ci/run installs PostgreSQL (apt-get install postgresql)")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    """A throwaway PostgreSQL server on loopback, stopped and removed after the module."""
-    # Not under pytest's tmp_path: that is private to root, and the server runs as postgres.
-    root = Path(tempfile.mkdtemp(prefix="tap-kustomer-pg-"))
-    data, sockets = root / "data", root / "sockets"
-    data.mkdir()
-    sockets.mkdir()
-    # PostgreSQL refuses to run as root: as root, run it as the postgres user.
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if prefix:
-        for path in (root, data, sockets):
-            shutil.chown(path, "postgres")
-    port = free_port()
-    subprocess.run(
-        [*prefix, postgres_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1"
-    pg_ctl = postgres_bin("pg_ctl")
-    subprocess.run(
-        [*prefix, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(data / "log"), "start"],
-        check=True,
-        capture_output=True,
-    )
-    yield port
-    subprocess.run(
-        [*prefix, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"],
-        check=False,
-        capture_output=True,
-    )
-    shutil.rmtree(root, ignore_errors=True)
-
-
-def psql(port: int, query: str) -> list[list[str]]:
-    out = subprocess.run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-At",
-            "-F",
-            "\t",
-            "-c",
-            query,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [line.split("\t") for line in out.splitlines()]
 
 
 def test_meltano_run_into_postgres_loads_every_row_with_keys_and_types(postgres, tmp_path):
