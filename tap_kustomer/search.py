@@ -77,27 +77,60 @@ def _operand(value: Value) -> str:
 
 
 @dataclass
-class SearchScan:
-    """One ascending scan of a search context from a checkpoint.
+class ScanCursor:
+    """A reader's position over a scan's hits, and which hits it has not read yet.
 
     ``lag_floor`` is the run's start less Kustomer's indexing lag: an object updated
     after it may not be searchable yet, so the checkpoint never moves past it and the
-    next run reads that stretch again (the documented overlap). ``archive`` scans the
-    archive search (objects last updated over two years ago) instead.
+    next run reads that stretch again (the documented overlap).
     """
 
-    client: KustomerClient
-    context: str
     start: SearchCheckpoint
     lag_floor: dt.datetime
-    page_size: int
-    archive: bool = False
-    requests: int = 0
     checkpoint: SearchCheckpoint = field(init=False)
 
     def __post_init__(self) -> None:
         """Begin at the start checkpoint."""
         self.checkpoint = SearchCheckpoint(self.start.resume_from, list(self.start.skip_ids))
+        self._read_at_start = frozenset(self.start.skip_ids)
+
+    def wants(self, object_id: str, updated_at: dt.datetime) -> bool:
+        """Whether a scan from ``start`` would yield this hit (it is not read yet)."""
+        resume_from = self.start.resume_from
+        return updated_at > resume_from or (
+            updated_at == resume_from and object_id not in self._read_at_start
+        )
+
+    def advance(self, object_id: str, updated_at: dt.datetime) -> None:
+        """Record that this hit, and everything before it, is done."""
+        resume_from = max(self.start.resume_from, min(updated_at, self.lag_floor))
+        checkpoint = self.checkpoint
+        if resume_from != checkpoint.resume_from:
+            checkpoint.resume_from = resume_from
+            checkpoint.skip_ids = []
+        if resume_from == updated_at:
+            checkpoint.skip_ids.append(object_id)
+
+
+def hit_key(obj: dict[str, Any]) -> tuple[str, dt.datetime]:
+    """A hit's id and ``updatedAt``: what a cursor needs of it."""
+    return str(obj["id"]), parse_timestamp(obj["attributes"]["updatedAt"])
+
+
+@dataclass
+class SearchScan:
+    """One ascending scan of a search context from a checkpoint.
+
+    ``archive`` scans the archive search (objects last updated over two years ago)
+    instead of the standard one.
+    """
+
+    client: KustomerClient
+    context: str
+    start: SearchCheckpoint
+    page_size: int
+    archive: bool = False
+    requests: int = 0
 
     def hits(self) -> Iterator[dict[str, Any]]:
         """Yield each object updated at or after the start once, oldest first."""
@@ -149,17 +182,6 @@ class SearchScan:
             yield from self._walk(tie, level + 1, None, set(), excluded | read_at_last)
             lower, inclusive = last_value, False
             last, read_at_last = None, set()
-
-    def advance(self, obj: dict[str, Any]) -> None:
-        """Record that ``obj`` (a hit of this scan) and everything before it is done."""
-        updated_at = parse_timestamp(obj["attributes"]["updatedAt"])
-        resume_from = max(self.start.resume_from, min(updated_at, self.lag_floor))
-        checkpoint = self.checkpoint
-        if resume_from != checkpoint.resume_from:
-            checkpoint.resume_from = resume_from
-            checkpoint.skip_ids = []
-        if resume_from == updated_at:
-            checkpoint.skip_ids.append(obj["id"])
 
     def _fetch(
         self,

@@ -23,6 +23,7 @@ from tap_kustomer.pii import DROP, HASH, KEEP
 from tap_kustomer.plan_api import add_plan_option
 from tap_kustomer.records import parse_timestamp
 from tap_kustomer.streams import STREAM_TYPES
+from tap_kustomer.streams.feed import Feeds
 from tap_kustomer.validation import (
     InvalidInputError,
     catalog_problems,
@@ -103,6 +104,16 @@ class TapKustomer(Tap):
             th.DateTimeType,
             title="Start date",
             description="Earliest updated_at to sync (ISO 8601, UTC). Default: 5 years ago.",
+        ),
+        th.Property(
+            "events_start_date",
+            th.DateTimeType,
+            title="Events start date",
+            description=(
+                "Earliest conversation updated_at whose events conversation_events reads "
+                "(ISO 8601, UTC). Default: start_date. Events cost one request per "
+                "conversation, so a backfill's events may keep to a shorter window."
+            ),
         ),
         th.Property(
             "max_requests_per_minute",
@@ -348,8 +359,14 @@ class TapKustomer(Tap):
         """Streams skipped in this run, with the endpoint and status that refused them."""
         return {}
 
+    @cached_property
+    def feeds(self) -> Feeds:
+        """The run's search feeds, started when the first search stream syncs."""
+        return Feeds()
+
     def finish_run(self) -> None:
-        """After every stream: name the skipped ones, and fail if all were."""
+        """After every stream: stop the feeds, name the skipped streams, fail if all were."""
+        self.feeds.stop()
         skipped = self.unavailable_streams
         if not skipped:
             return

@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kustomer_api import LocalKustomer, OrgSpec
 
-from tap_kustomer.progress import Progress
 from tap_kustomer.records import parse_timestamp
+from tap_kustomer.streams.feed import Consumer
 from tap_kustomer.streams.history import HistoryPass, ListReader, created_at
 
 pytestmark = pytest.mark.slow
@@ -92,8 +92,13 @@ def test_backfill_gets_every_record_of_every_year(five_years, unpaced):
             by_year[year] = by_year.get(year, 0) + 1
         assert len(by_year) >= 5, stream
     state = result.state["bookmarks"]["conversations"]
-    assert state["history_done"] is True
-    assert "history_page" not in state
+    assert state["position"]["history"] == {
+        "done": True,
+        "source": None,
+        "archive": None,
+        "list_before": None,
+        "list_page": None,
+    }
 
 
 def test_a_later_full_run_does_not_read_history_again(five_years, unpaced):
@@ -175,7 +180,7 @@ def test_records_changed_during_a_run_are_picked_up_by_the_next(quiet_org, unpac
 
 def list_reader(tap, stream_name: str, bound: dt.datetime) -> ListReader:
     stream = tap.streams[stream_name]
-    history = HistoryPass(stream, {}, Progress(stream.name, stream.logger, stream.client))
+    history = HistoryPass([Consumer(stream)])
     return ListReader(history, str(stream.history_path), bound)
 
 
@@ -240,7 +245,7 @@ def test_the_first_list_page_is_exact_for_any_spacing_of_ids(gaps, cut):
     assert len(reads) <= 2 * max(1, len(pages)).bit_length() + 2
 
 
-def test_an_org_without_history_costs_the_full_mode_one_archive_search_per_stream(
+def test_an_org_without_history_costs_the_full_mode_one_archive_search_per_context(
     quiet_org, unpaced
 ):
     config = {
@@ -251,7 +256,8 @@ def test_an_org_without_history_costs_the_full_mode_one_archive_search_per_strea
     quiet_org.reset_stats()
     result = run_tap(config, streams=("conversations", "tickets", "messages"))
     routes = quiet_org.stats()["by_route"]
-    # One archive search each finds nothing before the horizon.
-    assert routes["POST /v1/customers/archive/search"] == 3
+    # One archive search per search context (conversations and tickets share theirs) finds
+    # nothing before the horizon.
+    assert routes["POST /v1/customers/archive/search"] == 2
     assert "GET /v1/conversations" not in routes
-    assert result.state["bookmarks"]["tickets"]["history_done"] is True
+    assert result.state["bookmarks"]["tickets"]["position"]["history"]["done"] is True

@@ -144,7 +144,7 @@ def test_five_years_arrive_whole_through_the_archive_search(five_years_capped, c
     assert "GET /v1/conversations" not in routes
     assert "GET /v1/messages" not in routes
     for stream in SEARCH_STREAMS:
-        assert result.state["bookmarks"][stream]["history_done"] is True
+        assert result.state["bookmarks"][stream]["position"]["history"]["done"] is True
 
 
 def test_history_costs_one_archive_search_per_500_objects(five_years_capped, unpaced):

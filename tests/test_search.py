@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 from tap_kustomer.client import KustomerClient
 from tap_kustomer.pacing import Pacer
 from tap_kustomer.records import format_timestamp, parse_timestamp
-from tap_kustomer.search import SearchCheckpoint, SearchScan, SearchTieTooLargeError
+from tap_kustomer.search import (
+    ScanCursor,
+    SearchCheckpoint,
+    SearchScan,
+    SearchTieTooLargeError,
+    hit_key,
+)
 
 BASE = "https://api.kustomerapp.com"
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
@@ -111,18 +117,15 @@ def scan_all(
 ):
     fake = fake or FakeSearch(objects)
     requests_mock.post(f"{BASE}/v1/customers/search", json=fake)
-    scan = SearchScan(
-        client=client,
-        context="conversation",
-        start=SearchCheckpoint(start, list(skip)),
-        lag_floor=lag_floor,
-        page_size=page_size,
-    )
+    start_at = SearchCheckpoint(start, list(skip))
+    scan = SearchScan(client=client, context="conversation", start=start_at, page_size=page_size)
+    cursor = ScanCursor(start_at, lag_floor=lag_floor)
     seen = []
     for hit in scan.hits():
         seen.append(hit["id"])
-        scan.advance(hit)
-    return seen, scan, fake
+        assert cursor.wants(*hit_key(hit))
+        cursor.advance(*hit_key(hit))
+    return seen, cursor, fake
 
 
 def test_reads_every_object_once_in_updated_order(client, requests_mock):
@@ -206,20 +209,17 @@ def test_nothing_is_skipped_whatever_the_tie_order_and_the_edits(
     # This run, then the next one from its checkpoint (which sees the last edits).
     for _run in range(2):
         scan = SearchScan(
-            client=client,
-            context="conversation",
-            start=checkpoint,
-            lag_floor=FAR_FUTURE,
-            page_size=page_size,
+            client=client, context="conversation", start=checkpoint, page_size=page_size
         )
+        cursor = ScanCursor(checkpoint, lag_floor=FAR_FUTURE)
         run = []
         for hit in scan.hits():
             run.append((hit["id"], hit["attributes"]["updatedAt"]))
-            scan.advance(hit)
+            cursor.advance(*hit_key(hit))
         stamps = [updated for _, updated in run]
         assert stamps == sorted(stamps)
         read += run
-        checkpoint = scan.checkpoint
+        checkpoint = cursor.checkpoint
         pending.clear()
     final = {(o["id"], o["attributes"]["updatedAt"]) for o in objects}
     assert final <= set(read)

@@ -2,38 +2,29 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE, REPLICATION_INCREMENTAL
+from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 
 from tap_kustomer.client import LIST_PAGE_SIZE, NotFoundError, PermissionDeniedError
-from tap_kustomer.concurrency import ordered_map
 from tap_kustomer.conform import conform
 from tap_kustomer.permissions import unavailable_reason
 from tap_kustomer.pii import protect
 from tap_kustomer.progress import Progress
-from tap_kustomer.records import flatten, parse_timestamp
-from tap_kustomer.search import SearchCheckpoint, SearchScan
-from tap_kustomer.streams.emit import emit, store_checkpoint, stored_checkpoint
-from tap_kustomer.streams.history import HistoryPass, horizon
+from tap_kustomer.records import flatten
 from tap_kustomer.validation import InvalidInputError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    import datetime as dt
+    from collections.abc import Iterator
 
     from singer_sdk.helpers.types import Context
     from singer_sdk.singerlib import Catalog
 
     from tap_kustomer.client import KustomerClient
     from tap_kustomer.tap import TapKustomer
-
-# A worker per request per second of budget covers latencies up to a second; the
-# pacer keeps the rate, so more threads would only wait.
-_MAX_WORKERS = 32
 
 
 class KustomerStream(Stream):
@@ -131,23 +122,6 @@ class KustomerStream(Stream):
         """The stream's records; ``progress`` takes its position reports."""
         raise NotImplementedError
 
-    def concurrent(
-        self,
-        function: Callable[[Any], Any],
-        items: Iterable[Any],
-        *,
-        share_needing_requests: float = 1.0,
-    ) -> Iterator[tuple[Any, Any]]:
-        """``ordered_map`` with as many workers as the request budget can keep busy.
-
-        ``share_needing_requests`` is about what share of the items costs a request; the
-        look-ahead grows as it shrinks, so that enough requests stay in flight.
-        """
-        budget_per_second = self.config["max_requests_per_minute"] / 60
-        workers = min(_MAX_WORKERS, max(1, math.ceil(budget_per_second)))
-        ahead = math.ceil(2 * workers / share_needing_requests)
-        return ordered_map(function, items, workers=workers, ahead=ahead)
-
 
 class ListStream(KustomerStream):
     """A ``GET`` list endpoint read whole every run, following ``links.next``."""
@@ -187,31 +161,36 @@ class ListStream(KustomerStream):
 class SearchStream(KustomerStream):
     """An incremental stream driven by a search scan of one query context.
 
-    Each search hit yields zero or more records (``records_for_hits``); the scan's
-    checkpoint moves past a hit only when its last record is handed to the SDK, so
-    a STATE message never claims work that was not written.
+    Its records come from its context's feed (``feed.Feed``): one scan per context
+    per run, shared by every selected stream of that context, run in its own thread.
+    Each search hit yields zero or more records (``records_for``); the stream's
+    position moves past a hit only when its last record is handed to the SDK, so a
+    STATE message never claims work that was not written.
 
     Search sees only what was updated in the past two years. In ``full`` sync mode
-    the stream then reads, once, what was updated before that horizon
+    the feed then reads, once, what was updated before that horizon
     (``history.HistoryPass``: the archive search, or ``history_path``'s list).
     """
 
     query_context: ClassVar[str]
     history_path: ClassVar[str | None] = None
     replication_key: ClassVar[str] = "updated_at"
+    # About how many requests each hit costs beyond the search (sizes the look-ahead).
+    requests_per_hit: ClassVar[float] = 0.0
     is_sorted: ClassVar[bool] = True
     # Runs restart a little below the last bookmark (the indexing-lag overlap), and
     # the history pass goes back in time, so records may sort below the bookmark.
     check_sorted: ClassVar[bool] = False
     STATE_MSG_FREQUENCY = 100
 
-    def records_for_hits(
-        self,
-        hits: Iterator[dict[str, Any]],
-    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
-        """Pair each hit with its records; one record per hit by default."""
-        for hit in hits:
-            yield hit, [self.to_record(hit)]
+    @property
+    def window_start(self) -> dt.datetime:
+        """The oldest ``updatedAt`` this stream reads: ``start_date``."""
+        return self.kustomer.start_date
+
+    def records_for(self, hit: dict[str, Any]) -> list[dict[str, Any]]:
+        """The records of one search hit (called in the feed's threads); one by default."""
+        return [self.to_record(hit)]
 
     def probe(self) -> None:
         """Search for one object of the stream's context."""
@@ -223,86 +202,17 @@ class SearchStream(KustomerStream):
         """Move the standard bookmark to the newest value emitted, never back.
 
         The archive pass emits older records after the search pass; the tap's own
-        resume positions (``resume_from``, ``history_*``) sit beside the bookmark.
+        resume position (``position.StreamPosition``) sits beside the bookmark.
         """
         bookmark = self.get_context_state(context).get("replication_key_value")
         value = latest_record.get(self.replication_key or "")
         if bookmark is None or (value is not None and str(value) >= str(bookmark)):
             super()._increment_stream_state(latest_record, context=context)
 
-    def records(self, context: Context | None, progress: Progress) -> Iterator[dict[str, Any]]:
-        """The records of every object updated since the stream's checkpoint."""
-        state = self.get_context_state(context)
-        if self.replication_method == REPLICATION_FULL_TABLE:
-            # Forced to full table: everything since start_date, whatever STATE says.
-            state.clear()
-        history_due = self._history_due(state)
-        start = self._start_checkpoint(state, history_due=history_due)
-        scan = SearchScan(
-            client=self.client,
-            context=self.query_context,
-            start=start,
-            lag_floor=self.kustomer.run_started_at
-            - dt.timedelta(seconds=self.config["search_lag_seconds"]),
-            page_size=self.config["page_size"],
-        )
-        yield from self.emit_scan(scan, scan.hits(), state=state, prefix="", progress=progress)
-        if history_due:
-            yield from HistoryPass(self, state, progress).records()
-
-    def emit_scan(
+    def records(
         self,
-        scan: SearchScan,
-        hits: Iterator[dict[str, Any]],
-        *,
-        state: dict[str, Any],
-        prefix: str,
+        context: Context | None,  # noqa: ARG002 - search streams have no partitions
         progress: Progress,
     ) -> Iterator[dict[str, Any]]:
-        """The records of a scan's hits, with its position stored and reported.
-
-        The position goes to STATE (under ``prefix``) as each hit's last record goes
-        out, and to the log every few seconds.
-        """
-        begin = scan.start.resume_from
-        span = (self.kustomer.run_started_at - begin).total_seconds()
-        phase = "archive" if scan.archive else "search"
-
-        def done(hit: dict[str, Any]) -> None:
-            scan.advance(hit)
-            store_checkpoint(state, prefix, scan.checkpoint)
-
-        def report(hit: dict[str, Any]) -> None:
-            if not progress.due():
-                return  # once every few seconds, not for every record
-            reached = parse_timestamp(hit["attributes"]["updatedAt"])
-            covered = (reached - begin).total_seconds() / span if span > 0 else None
-            progress.report(phase, reached, covered)
-
-        yield from emit(self.records_for_hits(hits), done, report)
-        store_checkpoint(state, prefix, scan.checkpoint)
-
-    def _history_due(self, state: dict[str, Any]) -> bool:
-        """Whether this run reads the history: full mode, not done, and any to read."""
-        if self.config["sync_mode"] != "full" or state.get("history_done"):
-            return False
-        if self.kustomer.start_date >= horizon(self.kustomer.run_started_at):
-            state["history_done"] = True
-            return False
-        return True
-
-    def _start_checkpoint(self, state: dict[str, Any], *, history_due: bool) -> SearchCheckpoint:
-        start_date = self.kustomer.start_date
-        if history_due:
-            # The archive pass reads what lies before the horizon, whenever it slipped out.
-            start_date = max(start_date, horizon(self.kustomer.run_started_at))
-        resumed = stored_checkpoint(state, "")
-        if resumed and resumed.resume_from >= start_date:
-            return resumed
-        bookmark = state.get("replication_key_value")
-        if bookmark and parse_timestamp(bookmark) >= start_date:
-            return SearchCheckpoint(parse_timestamp(bookmark))
-        if self.config["sync_mode"] == "incremental" and not resumed:
-            lookback = dt.timedelta(hours=self.config["incremental_lookback_hours"])
-            return SearchCheckpoint(max(start_date, self.kustomer.run_started_at - lookback))
-        return SearchCheckpoint(start_date)
+        """The records of every object updated since the stream's position."""
+        return self.kustomer.feeds.consumer(self).records(progress)

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tap_kustomer import schemas
 from tap_kustomer.client import LIST_PAGE_SIZE, NotFoundError
 from tap_kustomer.mapping import TicketRules, needs_messages, ticket
+from tap_kustomer.records import parse_timestamp
 from tap_kustomer.streams.base import KustomerStream, SearchStream
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    import datetime as dt
 
 
 def conversation_children(
@@ -62,11 +63,11 @@ class CustomersStream(SearchStream):
 
 
 class ConversationEventsStream(SearchStream):
-    """Every event of each conversation created or updated since the bookmark.
+    """Every event of each conversation updated since the bookmark.
 
-    The conversations come from this stream's own search scan (one search request
-    per 500 conversations), so its bookmark is its own and it can run without the
-    ``conversations`` stream; events are fetched a few conversations at a time.
+    The conversations come from the conversation feed (one search per 500
+    conversations, shared with conversations and tickets); each costs one events
+    request, so ``events_start_date`` may keep this stream to a shorter window.
     """
 
     name = "conversation_events"
@@ -74,21 +75,25 @@ class ConversationEventsStream(SearchStream):
     history_path = "/v1/conversations"
     record_schema = schemas.CONVERSATION_EVENTS
     replication_key: ClassVar[str] = "conversation_updated_at"
+    requests_per_hit: ClassVar[float] = 1.0
 
-    def records_for_hits(
-        self,
-        hits: Iterator[dict[str, Any]],
-    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
-        """Pair each conversation with the records of all its events."""
-        for conversation, events in self.concurrent(self._events_of, hits):
-            updated_at = conversation["attributes"]["updatedAt"]
-            records = []
-            for event in events:
-                record = self.to_record(event)
-                record.setdefault("conversation_id", conversation["id"])
-                record["conversation_updated_at"] = updated_at
-                records.append(record)
-            yield conversation, records
+    @property
+    def window_start(self) -> dt.datetime:
+        """``events_start_date`` where it is later than ``start_date``."""
+        start_date = self.kustomer.start_date
+        events_start = self.config.get("events_start_date")
+        return max(start_date, parse_timestamp(events_start)) if events_start else start_date
+
+    def records_for(self, hit: dict[str, Any]) -> list[dict[str, Any]]:
+        """The records of all the conversation's events."""
+        updated_at = hit["attributes"]["updatedAt"]
+        records = []
+        for event in conversation_children(self, hit, "events"):
+            record = self.to_record(event)
+            record.setdefault("conversation_id", hit["id"])
+            record["conversation_updated_at"] = updated_at
+            records.append(record)
+        return records
 
     def probe(self) -> None:
         """Search one conversation and read its events."""
@@ -96,14 +101,11 @@ class ConversationEventsStream(SearchStream):
         for conversation in found.get("data") or []:
             self.client.get(f"/v1/conversations/{conversation['id']}/events", {"pageSize": 1})
 
-    def _events_of(self, conversation: dict[str, Any]) -> list[dict[str, Any]]:
-        return conversation_children(self, conversation, "events")
-
 
 class TicketsStream(SearchStream):
     """Conversations as Assembled tickets: channel, status and first-response rules.
 
-    Kept in step with ``conversations`` by the same search scan; a conversation's
+    Fed by the same conversation scan as ``conversations``; a conversation's
     messages are read (one request) only where a first-response rule needs them.
     """
 
@@ -111,6 +113,8 @@ class TicketsStream(SearchStream):
     query_context = "conversation"
     history_path = "/v1/conversations"
     record_schema = schemas.TICKETS
+    # About one conversation in five needs its messages (Phone, or an empty firstResponse).
+    requests_per_hit: ClassVar[float] = 0.2
 
     @cached_property
     def rules(self) -> TicketRules:
@@ -120,20 +124,12 @@ class TicketsStream(SearchStream):
             use_business_time=self.config["use_business_time"],
         )
 
-    def records_for_hits(
-        self,
-        hits: Iterator[dict[str, Any]],
-    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
-        """Pair each conversation with its ticket."""
-        # About one conversation in five needs its messages (Phone, or an empty firstResponse).
-        fetches = self.concurrent(self._messages_if_needed, hits, share_needing_requests=0.2)
-        for conversation, messages in fetches:
-            yield conversation, [ticket(conversation, messages, self.rules)]
-
-    def _messages_if_needed(self, conversation: dict[str, Any]) -> list[dict[str, Any]] | None:
-        if not needs_messages(conversation.get("attributes") or {}, self.rules):
-            return None
-        return [
-            message.get("attributes") or {}
-            for message in conversation_children(self, conversation, "messages")
-        ]
+    def records_for(self, hit: dict[str, Any]) -> list[dict[str, Any]]:
+        """The conversation's ticket."""
+        messages = None
+        if needs_messages(hit.get("attributes") or {}, self.rules):
+            messages = [
+                message.get("attributes") or {}
+                for message in conversation_children(self, hit, "messages")
+            ]
+        return [ticket(hit, messages, self.rules)]

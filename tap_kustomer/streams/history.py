@@ -31,32 +31,23 @@ from tap_kustomer.client import (
     NotFoundError,
     PermissionDeniedError,
 )
+from tap_kustomer.position import ARCHIVE, LISTS, HistoryPosition
 from tap_kustomer.records import format_timestamp, parse_timestamp
 from tap_kustomer.search import SearchCheckpoint, SearchScan
-from tap_kustomer.streams.emit import (
-    checkpoint_keys,
-    emit,
-    stored_checkpoint,
-)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tap_kustomer.progress import Progress
     from tap_kustomer.streams.base import SearchStream
+    from tap_kustomer.streams.feed import Consumer
+
+# A JSON-able instruction that moves a consumer's position (``feed.Consumer.apply``).
+Mark = list[Any]
+# A hit (or None), the marks that follow it, and the cursor phase that filters it.
+Step = tuple[dict[str, Any] | None, list[Mark], str | None]
 
 # Kustomer's search sees objects updated in the past two years (kustomer-api.md §4.1).
 SEARCH_HORIZON = dt.timedelta(days=730)
-ARCHIVE = "archive"
-LISTS = "list"
-# STATE keys of the pass (besides ``history_resume_from`` and ``history_resume_skip_ids``).
-DONE, SOURCE, LIST_BEFORE, LIST_PAGE = (
-    "history_done",
-    "history_source",
-    "history_before",
-    "history_page",
-)
-CHECKPOINT_PREFIX = "history_"
 
 
 class HistoryUnreachableError(KustomerAPIError):
@@ -74,37 +65,39 @@ def created_at(object_id: str) -> dt.datetime:
 
 
 class HistoryPass:
-    """One stream's read of its objects last updated before the search horizon."""
+    """One read of what lies before the search horizon, for a feed's streams that need it.
 
-    def __init__(self, stream: SearchStream, state: dict[str, Any], progress: Progress) -> None:
-        """Resume the pass the stream's STATE describes, or begin it."""
-        self.stream = stream
-        self.state = state
-        self.progress = progress
-        self.start_date: dt.datetime = stream.kustomer.start_date
+    Runs in the feed's thread. It yields steps, ``(hit, marks, phase)``: the feed
+    turns each hit into the records of every stream that wants it, and hands each
+    stream the marks that move its position once those records are out.
+    """
 
-    def records(self) -> Iterator[dict[str, Any]]:
-        """The records of every object the pass reads, then the pass marked done."""
-        if self.state.get(SOURCE) == LISTS:
-            yield from self._lists()
+    def __init__(self, consumers: list[Consumer]) -> None:
+        """The pass for ``consumers``, each resuming where its position says."""
+        self.consumers = consumers
+        self.stream: SearchStream = consumers[0].stream
+        self.start_date: dt.datetime = min(c.window_start for c in consumers)
+        self.names = ", ".join(c.stream.name for c in consumers)
+
+    def steps(self) -> Iterator[Step]:
+        """The pass's steps, then every consumer's history marked done."""
+        positions = [c.position.history for c in self.consumers]
+        if all(p.source == LISTS for p in positions):
+            yield from self._lists(positions[0])
         else:
             yield from self._archive()
-        self.state[DONE] = True
-        for key in (SOURCE, LIST_BEFORE, LIST_PAGE, *checkpoint_keys(CHECKPOINT_PREFIX)):
-            self.state.pop(key, None)
+        yield None, [["history_done"]], None
 
     # ---- the archive search ------------------------------------------------------------
 
-    def _archive(self) -> Iterator[dict[str, Any]]:
+    def _archive(self) -> Iterator[Step]:
         stream = self.stream
-        start = stored_checkpoint(self.state, CHECKPOINT_PREFIX)
-        started = start is not None
+        starts = [c.archive.start for c in self.consumers]
+        started = any(c.position.history.archive is not None for c in self.consumers)
         scan = SearchScan(
             client=stream.client,
             context=stream.query_context,
-            start=start or SearchCheckpoint(self.start_date),
-            # Archived objects are two years old: none is still being indexed.
-            lag_floor=stream.kustomer.run_started_at,
+            start=earliest(starts),
             page_size=stream.config["page_size"],
             archive=True,
         )
@@ -116,21 +109,16 @@ class HistoryPass:
                 raise
             yield from self._refused(exc)
             return
-        self.state[SOURCE] = ARCHIVE
+        yield None, [["source", ARCHIVE]], None
         if first is not None:
-            yield from stream.emit_scan(
-                scan,
-                itertools.chain([first], hits),
-                state=self.state,
-                prefix=CHECKPOINT_PREFIX,
-                progress=self.progress,
-            )
+            for hit in itertools.chain([first], hits):
+                yield hit, [hit_mark(ARCHIVE, hit)], ARCHIVE
 
-    def _refused(self, exc: KustomerAPIError) -> Iterator[dict[str, Any]]:
+    def _refused(self, exc: KustomerAPIError) -> Iterator[Step]:
         stream = self.stream
         if stream.history_path is None:
             msg = (
-                f"{stream.name}: the archive search was refused ({exc}); {stream.name} last "
+                f"{self.names}: the archive search was refused ({exc}); objects last "
                 f"updated before {horizon(stream.kustomer.now()):%Y-%m-%d} cannot be read any "
                 "other way. Give the key a search role (org.permission.search.create), or set "
                 "start_date within the last two years"
@@ -138,31 +126,29 @@ class HistoryPass:
             raise HistoryUnreachableError(msg) from exc
         stream.logger.warning(
             "%s: the archive search was refused (%s); reading the history from %s instead",
-            stream.name,
+            self.names,
             exc,
             stream.history_path,
         )
-        self.state[SOURCE] = LISTS
-        yield from self._lists()
+        yield None, [["source", LISTS]], None
+        yield from self._lists(HistoryPosition(source=LISTS))
 
     # ---- the list endpoints ------------------------------------------------------------
 
-    def _lists(self) -> Iterator[dict[str, Any]]:
+    def _lists(self, at: HistoryPosition) -> Iterator[Step]:
         """Objects updated before the pass's bound and created since start_date, newest first.
 
-        STATE holds the next page to read, so an interrupted pass resumes there.
+        The position holds the next page to read, so an interrupted pass resumes there.
         Objects created meanwhile push older ones to later pages, so a resumed pass
         may read a few objects twice; it never skips one.
         """
-        stream, state = self.stream, self.state
-        path = str(stream.history_path)
-        if stored := state.get(LIST_BEFORE):
-            before = parse_timestamp(stored)
-        else:
+        stream = self.stream
+        before = at.list_before
+        if before is None:
             before = horizon(stream.kustomer.now())
-            state[LIST_BEFORE] = format_timestamp(before)
-        reader = ListReader(self, path, before)
-        page = reader.first_page(resume=state.get(LIST_PAGE))
+            yield None, [["list_before", format_timestamp(before)]], None
+        reader = ListReader(self, str(stream.history_path), before)
+        page = reader.first_page(resume=at.list_page)
         span = (before - self.start_date).total_seconds()
         while page is not None:
             data = reader.page(page)
@@ -174,26 +160,28 @@ class HistoryPass:
                 if parse_timestamp(obj["attributes"]["updatedAt"]) < before
                 and created_at(obj["id"]) >= self.start_date
             ]
-            next_page = page + 1
-            last_hit = hits[-1] if hits else None
-            if last_hit is None:
-                state[LIST_PAGE] = next_page
             reached = created_at(data[-1]["id"])
             covered = (before - reached).total_seconds() / span if span > 0 else None
-
-            def read(hit: dict[str, Any], last: object = last_hit, after: int = next_page) -> None:
-                if hit is last:
-                    state[LIST_PAGE] = after
-
-            def report(
-                _hit: object, at: dt.datetime = reached, done: float | None = covered
-            ) -> None:
-                self.progress.report("history", at, done)
-
-            yield from emit(stream.records_for_hits(iter(hits)), read, report)
+            turned = ["list_page", page + 1, format_timestamp(reached), covered]
+            for index, hit in enumerate(hits):
+                yield hit, [turned] if index == len(hits) - 1 else [], None
+            if not hits:
+                yield None, [turned], None
             if reached < self.start_date:
                 return
-            page = next_page
+            page += 1
+
+
+def earliest(starts: list[SearchCheckpoint]) -> SearchCheckpoint:
+    """A scan start no later than any of ``starts``: each filters what it already read."""
+    resume_from = min(start.resume_from for start in starts)
+    at_same = [set(s.skip_ids) for s in starts if s.resume_from == resume_from]
+    return SearchCheckpoint(resume_from, sorted(set.intersection(*at_same)))
+
+
+def hit_mark(phase: str, hit: dict[str, Any]) -> Mark:
+    """The mark that moves a consumer's ``phase`` cursor past ``hit``."""
+    return [phase, hit["id"], hit["attributes"]["updatedAt"]]
 
 
 class ListReader:

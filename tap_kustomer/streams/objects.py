@@ -35,8 +35,6 @@ from tap_kustomer.records import relationship_id
 from tap_kustomer.streams.base import KustomerStream, ListStream, SearchStream
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from singer_sdk.helpers.types import Context
 
     from tap_kustomer.client import KustomerClient
@@ -121,16 +119,12 @@ class KObjectsStream(SearchStream):
         super().__init__(tap)
         self._klass_names: dict[str, str | None] | None = None
 
-    def records_for_hits(
-        self,
-        hits: Iterator[dict[str, Any]],
-    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
-        """Each KObject with the name of its Klass."""
-        for hit in hits:
-            record = self.to_record(hit)
-            klass_id = record.get("klass_id")
-            record["klass_name"] = self.klass_names().get(klass_id) if klass_id else None
-            yield hit, [record]
+    def records_for(self, hit: dict[str, Any]) -> list[dict[str, Any]]:
+        """The KObject with the name of its Klass."""
+        record = self.to_record(hit)
+        klass_id = record.get("klass_id")
+        record["klass_name"] = self.klass_names().get(klass_id) if klass_id else None
+        return [record]
 
     def klass_names(self) -> dict[str, str | None]:
         """Klass id -> name; empty (with a warning) where the key cannot read Klasses."""
@@ -159,6 +153,8 @@ class AttachmentsStream(PersonalFieldsStream, SearchStream):
     history_path = "/v1/messages"
     record_schema = schemas_objects.ATTACHMENTS
     replication_key: ClassVar[str] = "message_updated_at"
+    # Few messages carry files: look further ahead to keep requests in flight.
+    requests_per_hit: ClassVar[float] = 0.1
     personal_fields = frozenset({"name"})
 
     def __init__(self, tap: TapKustomer) -> None:
@@ -167,23 +163,17 @@ class AttachmentsStream(PersonalFieldsStream, SearchStream):
         self._lock = threading.Lock()
         self._by_conversation: OrderedDict[str, dict[str, dict[str, Any]]] = OrderedDict()
 
-    def records_for_hits(
-        self,
-        hits: Iterator[dict[str, Any]],
-    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
-        """Pair each message with the records of its files."""
-        # Few messages carry files, so look further ahead to keep requests in flight.
-        fetches = self.concurrent(self._files_of, hits, share_needing_requests=0.1)
-        for message, files in fetches:
-            conversation_id = relationship_id(message, "conversation")
-            records = []
-            for attachment in files:
-                record = self.to_record(attachment)
-                record["message_id"] = message["id"]
-                record["conversation_id"] = conversation_id
-                record["message_updated_at"] = message["attributes"]["updatedAt"]
-                records.append(record)
-            yield message, records
+    def records_for(self, hit: dict[str, Any]) -> list[dict[str, Any]]:
+        """The records of the message's files."""
+        conversation_id = relationship_id(hit, "conversation")
+        records = []
+        for attachment in self._files_of(hit):
+            record = self.to_record(attachment)
+            record["message_id"] = hit["id"]
+            record["conversation_id"] = conversation_id
+            record["message_updated_at"] = hit["attributes"]["updatedAt"]
+            records.append(record)
+        return records
 
     def probe(self) -> None:
         """Search one message and read its conversation's messages with their files."""
