@@ -9,14 +9,16 @@ search totals; ``scripts/plan_table.py`` makes them up for the README's table.
 How a run spends requests:
 
 * A search context is scanned once per run, whichever of its streams are selected
-  (``conversation`` feeds conversations, tickets and conversation_events). A scan of n
+  (``conversation`` feeds conversations, tickets and conversation_events; ``message``
+  messages and attachments). A scan of n
   objects reads page 1 of keyset queries of ``page_size``: floor(n / page_size) + 1
   searches (ties add a few). In full mode a second scan, of the archive search, reads
   what was last updated before the two-year horizon; it spends the search budget too.
 * conversation_events: one ``GET /v1/conversations/{id}/events`` (100 a page) per
   conversation updated since ``events_start_date``.
 * tickets: one ``GET /v1/conversations/{id}/messages`` (100 a page) per conversation
-  whose first-response rule needs its messages (``mapping.needs_messages``).
+  whose first-response rule needs its messages (``mapping.needs_messages``);
+  attachments: the same with their files, once per conversation with a file.
 * A list stream reads all its pages every run; agent_states three lists a snapshot.
 * Wall time: max(requests / requests budget, searches / search budget) minutes; the
   pacer's workers keep requests in flight, so latency adds little while work remains.
@@ -31,15 +33,19 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+# The search streams by their context, in the order the plan shows them: one scan of a
+# context per run feeds all its selected streams.
 CONTEXT_OF: dict[str, str] = {
     "conversations": "conversation",
     "tickets": "conversation",
     "conversation_events": "conversation",
     "messages": "message",
+    "attachments": "message",
     "customers": "customer",
+    "companies": "company",
+    "notes": "note",
+    "kobjects": "kobject",
 }
-# The streams one conversation scan feeds, in the order its searches are shown.
-CONVERSATION_STREAMS = ("conversations", "tickets", "conversation_events")
 AGENT_STATES_STREAM = "agent_states"
 # Work sessions, routing statuses and queues: one page each per snapshot.
 AGENT_STATES_REQUESTS = 3
@@ -85,6 +91,8 @@ class Counts:
     message_pages: float = 1.0
     # Pages (of 100) of events per conversation.
     event_pages: float = 1.0
+    # attachments: requests per message (one per conversation with a file, read once).
+    attachment_requests: float = 0.0
     # Pages one run reads of each list stream, all passes together; None: unknown.
     list_pages: Mapping[str, float | None] = field(default_factory=dict)
     # A remark per stream (a refused endpoint, a guess).
@@ -223,8 +231,7 @@ class _Pricer:
         volume = self.events if stream == "conversation_events" else self.counts.volumes[context]
         objects, searches = self.scan(volume)
         note = note or (volume.note if volume else "")
-        if context == "conversation":
-            searches, note = self.conversation_scan(stream, note)
+        searches, note = self.shared_scan(stream, context, note)
         return StreamCost(stream, objects, searches, self.children(stream, objects), note)
 
     @property
@@ -241,22 +248,25 @@ class _Pricer:
         known = [part or 0.0 for part in parts]
         return sum(known), sum(scan_searches(part, self.settings.page_size) for part in known)
 
-    def conversation_scan(self, stream: str, note: str) -> tuple[float | None, str]:
-        """The one conversation scan's searches, shown on the first conversation stream."""
-        selected = [name for name in CONVERSATION_STREAMS if name in self.settings.streams]
+    def shared_scan(self, stream: str, context: str, note: str) -> tuple[float | None, str]:
+        """The searches of the context's one scan, shown on its first selected stream."""
+        selected = [
+            name
+            for name, of in CONTEXT_OF.items()
+            if of == context and name in self.settings.streams
+        ]
         if stream != selected[0]:
             return 0.0, note
-        # It reaches as far back as the widest of the streams it feeds.
-        widest = self.events
-        if {"conversations", "tickets"} & set(selected):
-            widest = self.counts.volumes["conversation"]
+        widest: Volume | None = self.counts.volumes[context]
+        if context == "conversation" and not {"conversations", "tickets"} & set(selected):
+            widest = self.events  # events alone: the scan reaches back to events_start_date
         _, searches = self.scan(widest)
         if len(selected) > 1 and not note:
-            note = f"one scan for the {len(selected)} conversation streams"
+            note = f"one {context} scan for {', '.join(selected)}"
         return searches, note
 
     def children(self, stream: str, objects: float | None) -> float | None:
-        """Requests per conversation: its events, or its messages where a ticket needs them."""
+        """Requests per hit: events, or messages for a ticket or for a message's files."""
         counts = self.counts
         if objects is None:
             return None
@@ -264,6 +274,10 @@ class _Pricer:
             return objects * counts.event_pages
         if stream == "tickets":
             return objects * counts.needs_messages_share * counts.message_pages
+        if stream == "attachments":
+            return objects * counts.attachment_requests
+        if stream == "kobjects":  # the Klass names, one page, read when a run meets a KObject
+            return min(objects, 1.0)
         return 0.0
 
 

@@ -3,8 +3,9 @@
 A handful of requests through the tap's own client (paced, same key and errors):
 per search context the search totals (``meta.total``) of what a backfill reads (search
 since the horizon, the archive search before it), of the minute job's first window and
-of the last 24 hours; one page of 500 conversations as the sample of how many tickets
-need their messages; page 1 of each selected list stream. ``plan.estimate`` prices them.
+of the last 24 hours; pages of 500 conversations (and messages, for attachments) as the
+sample of how many need a request of their own; page 1 of each selected list stream.
+``plan.estimate`` prices them.
 """
 
 from __future__ import annotations
@@ -37,15 +38,15 @@ from tap_kustomer.plan import (
     estimate,
     render,
 )
-from tap_kustomer.records import format_timestamp, parse_timestamp
+from tap_kustomer.records import format_timestamp, parse_timestamp, relationship_id
 from tap_kustomer.streams.history import horizon
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from tap_kustomer.tap import TapKustomer
 
-# Search's largest page: the sample of conversations the ticket share comes from.
+# Search's largest page: the samples the per-conversation shares come from.
 SAMPLE_SIZE = 500
 DAY = dt.timedelta(hours=24)
 # Where ``meltano invoke`` puts the extractor's ``select`` rules.
@@ -61,14 +62,16 @@ class PlanError(ValueError):
 class _Org:
     """The plan's questions to the org, through the tap's client."""
 
-    def __init__(self, tap: TapKustomer) -> None:
+    def __init__(self, tap: TapKustomer, sampled: set[str]) -> None:
         self.tap = tap
-        self.client = tap.client
-        self.now = tap.run_started_at
-        self.start = tap.start_date
+        # The contexts whose newest (and oldest archived) 500 objects are kept as samples.
+        self.sampled = sampled
+        self.samples: dict[str, list[dict[str, Any]]] = {context: [] for context in sampled}
+        self.client = tap.run.client
+        self.now = tap.run.started_at
+        self.start = tap.run.start_date
         self.horizon = horizon(self.now)
         self.lookback = dt.timedelta(hours=tap.config["incremental_lookback_hours"])
-        self.sample: list[dict[str, Any]] = []
 
     def total(
         self, context: str, since: dt.datetime, *, archive: bool = False, sample: bool = False
@@ -86,7 +89,7 @@ class _Org:
         document = self.client.search(body, page=1, page_size=size, archive=archive)
         data = document.get("data") or []
         if sample:
-            self.sample += data
+            self.samples[context] += data
         total = (document.get("meta") or {}).get("total")
         if isinstance(total, int):
             return total
@@ -102,7 +105,7 @@ class _Org:
         ``like``: a volume of the same context from an earlier start, whose minute-job
         counts this one shares when ``since`` is older than the minute job's windows.
         """
-        sample = context == "conversation" and like is None
+        sample = context in self.sampled and like is None
         recent = self.total(context, max(since, self.horizon), sample=sample)
         history: int | None = 0
         note = ""
@@ -174,7 +177,7 @@ def measure(tap: TapKustomer) -> tuple[Counts, PlanSettings]:
             key=lambda name: (order.index(name) if name in order else len(order), name),
         )
     )
-    org = _Org(tap)
+    org = _Org(tap, {"conversation", *(["message"] if "attachments" in selected else [])})
     volumes = {
         context: org.volume(context, org.start)
         for context in dict.fromkeys(CONTEXT_OF[s] for s in selected if s in CONTEXT_OF)
@@ -183,28 +186,22 @@ def measure(tap: TapKustomer) -> tuple[Counts, PlanSettings]:
     events_start = max(org.start, _events_start(tap))
     if "conversation_events" in selected and events_start > org.start:
         events = org.volume("conversation", events_start, like=volumes["conversation"])
-    rules = TicketRules(
-        channel_overrides=dict(config.get("channel_mapping") or {}),
-        use_business_time=config["use_business_time"],
-    )
-    needing = [
-        attributes
-        for hit in org.sample
-        if needs_messages(attributes := hit.get("attributes") or {}, rules)
-    ]
     list_costs = {
         name: org.list_pages(tap.streams[name])
         for name in selected
         if name not in CONTEXT_OF and name != AGENT_STATES_STREAM
     }
+    conversations = org.samples["conversation"]
+    share, pages = _tickets_needing_messages(conversations, config)
     counts = Counts(
         volumes=volumes,
         events=events,
-        needs_messages_share=len(needing) / len(org.sample) if org.sample else 0.0,
-        message_pages=_mean([_pages_of(a.get("messageCount")) for a in needing], default=1.0),
+        needs_messages_share=share,
+        message_pages=pages,
+        sample_size=len(conversations),
+        attachment_requests=_attachment_requests(org.samples.get("message", [])),
         list_pages={name: pages for name, (pages, _) in list_costs.items()},
         notes={name: note for name, (_, note) in list_costs.items() if note},
-        sample_size=len(org.sample),
     )
     settings = PlanSettings(
         streams=selected,
@@ -219,9 +216,36 @@ def measure(tap: TapKustomer) -> tuple[Counts, PlanSettings]:
     return counts, settings
 
 
+def _tickets_needing_messages(
+    conversations: list[dict[str, Any]], config: Mapping[str, Any]
+) -> tuple[float, float]:
+    """The share of sampled conversations whose ticket reads their messages, and its pages."""
+    rules = TicketRules(
+        channel_overrides=dict(config.get("channel_mapping") or {}),
+        use_business_time=config["use_business_time"],
+    )
+    needing = [
+        attributes
+        for hit in conversations
+        if needs_messages(attributes := hit.get("attributes") or {}, rules)
+    ]
+    share = len(needing) / len(conversations) if conversations else 0.0
+    return share, _mean([_pages_of(a.get("messageCount")) for a in needing], default=1.0)
+
+
+def _attachment_requests(messages: list[dict[str, Any]]) -> float:
+    """Requests per message for attachments: conversations with a file among the sample's."""
+    with_files = {
+        relationship_id(message, "conversation")
+        for message in messages
+        if ((message.get("relationships") or {}).get("attachments") or {}).get("data")
+    }
+    return len(with_files) / len(messages) if messages else 0.0
+
+
 def _events_start(tap: TapKustomer) -> dt.datetime:
     configured = tap.config.get("events_start_date")
-    return parse_timestamp(str(configured)) if configured else tap.start_date
+    return parse_timestamp(str(configured)) if configured else tap.run.start_date
 
 
 def _pages_of(message_count: object) -> float:
@@ -238,14 +262,14 @@ def report(tap: TapKustomer) -> str:
     """The plan of ``tap``'s selected streams, as ``--plan`` prints it."""
     counts, settings = measure(tap)
     plan = estimate(counts, settings)
-    client = tap.client
+    client = tap.run.client
     searches = sum(n for key, n in client.requests_by_endpoint.items() if "search" in key)
-    events_start = max(tap.start_date, _events_start(tap))
+    events_start = max(tap.run.start_date, _events_start(tap))
     preamble = [
         (
             f"Plan for {len(settings.streams)} selected streams of {client.api_url}: "
-            f"start_date {tap.start_date:%Y-%m-%d}, events from {events_start:%Y-%m-%d}, "
-            f"search horizon {horizon(tap.run_started_at):%Y-%m-%d}."
+            f"start_date {tap.run.start_date:%Y-%m-%d}, events from {events_start:%Y-%m-%d}, "
+            f"search horizon {horizon(tap.run.started_at):%Y-%m-%d}."
         ),
         (
             f"Counted with {client.request_count} requests ({searches} searches); "

@@ -34,16 +34,37 @@ from tap_kustomer.plan import (
 from tap_kustomer.plan_api import _last_page, measure, select
 from tap_kustomer.tap import TapKustomer
 
-SEARCH_STREAMS = ("conversations", "tickets", "conversation_events", "messages", "customers")
+# Every search stream: the backfill and minute jobs' streams.
+SEARCH_STREAMS = (
+    "conversations",
+    "tickets",
+    "conversation_events",
+    "messages",
+    "attachments",
+    "customers",
+    "companies",
+    "notes",
+    "kobjects",
+)
 # Changed in the last 24 hours: the minute job's volume.
-CHANGED_TODAY = {"conversations": 200, "messages": 400, "customers": 100}
+CHANGED_TODAY = {
+    "conversations": 200,
+    "messages": 400,
+    "customers": 100,
+    "companies": 20,
+    "notes": 50,
+    "kobjects": 30,
+}
 
 
 @pytest.fixture(scope="module")
 def api():
-    # Half of 1,500 conversations (their messages, events and customers) last updated more
-    # than two years ago: the backfill reads both search and the archive search.
-    spec = OrgSpec(seed=23, conversations=1500, history_days=1500, old_fraction=0.5)
+    # Half of 1,000 conversations (their messages, events and customers) last updated more
+    # than two years ago: the backfill reads both search and the archive search. Some
+    # messages carry files.
+    spec = OrgSpec(
+        seed=23, conversations=1000, history_days=1500, old_fraction=0.5, object_links=True
+    )
     with unlimited_api(spec) as server:
         for stream, count in CHANGED_TODAY.items():
             server.mutate(stream, count)
@@ -93,8 +114,8 @@ def test_the_minute_job_estimate_is_within_10_percent_of_its_run(api, config, un
     print(f"minute job: {summary}")
     assert abs(estimated - actual) <= 0.1 * actual, summary
     today = {c.stream: c.objects for c in plan.first_run.streams}
-    assert today["conversations"] >= CHANGED_TODAY["conversations"]
-    assert today["messages"] >= CHANGED_TODAY["messages"]
+    for stream, changed in CHANGED_TODAY.items():
+        assert today[stream] >= changed, stream
 
 
 def test_a_refused_archive_search_makes_the_history_cost_unknown(api, config, unpaced):
@@ -223,6 +244,14 @@ def test_one_conversation_scan_feeds_the_three_conversation_streams():
     assert cost(run, "conversation_events").requests == 3000 * 1.5
     alone = estimate(counts, PlanSettings(streams=("conversation_events",))).backfill
     assert alone.searches == 8
+
+
+def test_one_message_scan_feeds_messages_and_attachments():
+    counts = Counts(volumes={"message": volume(5000, 0)}, attachment_requests=0.04)
+    run = estimate(counts, PlanSettings(streams=("messages", "attachments"))).backfill
+    assert cost(run, "messages").searches == scan_searches(5000, 500) + 1
+    assert cost(run, "attachments").searches == 0
+    assert cost(run, "attachments").requests == 5000 * 0.04
 
 
 def test_events_start_date_shortens_the_events_and_their_scan_alone():
