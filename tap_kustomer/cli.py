@@ -9,8 +9,9 @@ from pathlib import Path
 
 from singer_sdk.exceptions import SingerSDKError
 
+from tap_kustomer.run import UnavailableStreamsError
 from tap_kustomer.search import SearchTieTooLargeError
-from tap_kustomer.tap import ConnectionTestError, TapKustomer, UnavailableStreamsError
+from tap_kustomer.tap import ConnectionTestError, TapKustomer
 
 _EXPECTED_ERRORS = (
     SingerSDKError,

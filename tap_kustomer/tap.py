@@ -15,15 +15,13 @@ from singer_sdk.plugin_base import PluginBase
 from singer_sdk.singerlib import Catalog
 from singer_sdk.tap_base import CliTestOptionValue
 
-from tap_kustomer.client import AuthenticationError, KustomerAPIError, KustomerClient
+from tap_kustomer.client import AuthenticationError, KustomerAPIError
 from tap_kustomer.output import SingerWriter
-from tap_kustomer.pacing import Pacer
 from tap_kustomer.permissions import unavailable_reason
 from tap_kustomer.pii import DROP, HASH, KEEP
 from tap_kustomer.plan_api import add_plan_option
-from tap_kustomer.records import parse_timestamp
+from tap_kustomer.run import RunContext
 from tap_kustomer.streams import STREAM_TYPES
-from tap_kustomer.streams.feed import Feeds
 from tap_kustomer.validation import (
     InvalidInputError,
     catalog_problems,
@@ -42,10 +40,6 @@ if TYPE_CHECKING:
 
 class ConnectionTestError(RuntimeError):
     """``--test`` found streams the key cannot read."""
-
-
-class UnavailableStreamsError(RuntimeError):
-    """Every selected stream's endpoint refused the key."""
 
 
 DISTRIBUTION = "wfm-labs-tap-kustomer"
@@ -279,7 +273,7 @@ class TapKustomer(Tap):
         if validate_config:
             catalog_dict = self.input_catalog.to_dict() if self.input_catalog else None
             problems = [
-                *settings_problems(self.config, self.now()),
+                *settings_problems(self.config, RunContext.now()),
                 *catalog_problems(catalog_dict, names),
             ]
             if problems:
@@ -355,62 +349,13 @@ class TapKustomer(Tap):
         return True
 
     @cached_property
-    def unavailable_streams(self) -> dict[str, str]:
-        """Streams skipped in this run, with the endpoint and status that refused them."""
-        return {}
-
-    @cached_property
-    def feeds(self) -> Feeds:
-        """The run's search feeds, started when the first search stream syncs."""
-        return Feeds()
-
-    def finish_run(self) -> None:
-        """After every stream: stop the feeds, name the skipped streams, fail if all were."""
-        self.feeds.stop()
-        skipped = self.unavailable_streams
-        if not skipped:
-            return
-        named = ", ".join(f"{name} ({why})" for name, why in skipped.items())
-        selected = [stream for stream in self.streams.values() if stream.selected]
-        if len(skipped) >= len(selected):
-            msg = f"every selected stream was refused: {named}"
-            raise UnavailableStreamsError(msg)
-        self.logger.warning("Skipped %d of %d streams: %s", len(skipped), len(selected), named)
-
-    def now(self) -> dt.datetime:
-        """The current time, UTC."""
-        return dt.datetime.now(dt.timezone.utc)
-
-    @cached_property
-    def run_started_at(self) -> dt.datetime:
-        """When this run started (UTC); fixed for the whole run."""
-        return dt.datetime.fromtimestamp(self.initialized_at / 1000, tz=dt.timezone.utc)
-
-    @cached_property
-    def start_date(self) -> dt.datetime:
-        """The configured start date, or five years before the run started."""
-        configured = self.config.get("start_date")
-        if configured:
-            return parse_timestamp(configured)
-        return self.run_started_at - dt.timedelta(days=DEFAULT_HISTORY_YEARS * DAYS_PER_YEAR)
-
-    @cached_property
-    def client(self) -> KustomerClient:
-        """The one client every stream's requests go through."""
-        pacer = Pacer(
-            requests_per_minute=self.config["max_requests_per_minute"],
-            searches_per_minute=self.config["max_search_requests_per_minute"],
-        )
-        return KustomerClient(
-            api_url=self.config["api_url"],
-            token=self.config["api_token"],
-            user_agent=self.config["user_agent"],
-            pacer=pacer,
-            timeout_seconds=self.config["request_timeout_seconds"],
-            max_tries=self.config["max_retries"] + 1,
-            logger=self.logger,
-        )
+    def run(self) -> RunContext:
+        """What this run's streams share: clock, window, client, feeds, skipped streams."""
+        started_at = dt.datetime.fromtimestamp(self.initialized_at / 1000, tz=dt.timezone.utc)
+        # A lambda: the streams are built from the run, so they cannot be listed yet.
+        streams = lambda: self.streams.values()  # noqa: E731, PLW0108
+        return RunContext(self.config, self.logger, started_at, streams)
 
     def discover_streams(self) -> list[KustomerStream]:
         """One instance of every stream."""
-        return [stream_type(self) for stream_type in STREAM_TYPES]
+        return [stream_type(self, self.run) for stream_type in STREAM_TYPES]

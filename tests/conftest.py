@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from kustomer_api import LocalKustomer, OrgSpec
 from kustomer_api.seed import STREAMS
 from loaders import postgres_server
 
-import tap_kustomer.tap as tap_module
+import tap_kustomer.run as run_module
 from tap_kustomer.pacing import Pacer
 from tap_kustomer.tap import TapKustomer
 
@@ -84,16 +84,25 @@ def catalog_for(config: dict[str, Any], streams: tuple[str, ...] | None) -> dict
     return select_streams(TapKustomer(config=config, validate_config=False).catalog_dict, streams)
 
 
-@pytest.fixture
-def unpaced(monkeypatch):
+@contextlib.contextmanager
+def unpaced_runs() -> Iterator[None]:
     """In-process runs skip the real budgets and 429 pauses: the local API is not Kustomer."""
-    monkeypatch.setattr(
-        tap_module,
-        "Pacer",
-        lambda **_: Pacer(
-            requests_per_minute=10**7, searches_per_minute=10**7, sleep=lambda _seconds: None
-        ),
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            run_module,
+            "Pacer",
+            lambda **_: Pacer(
+                requests_per_minute=10**7, searches_per_minute=10**7, sleep=lambda _seconds: None
+            ),
+        )
+        yield
+
+
+@pytest.fixture
+def unpaced():
+    """``unpaced_runs`` for one test."""
+    with unpaced_runs():
+        yield
 
 
 def captured_stdout() -> io.TextIOWrapper:

@@ -195,7 +195,7 @@ def test_the_list_pass_finds_its_first_page_in_a_few_requests(unpaced):
         from tap_kustomer.tap import TapKustomer
 
         tap = TapKustomer(config=config)
-        boundary = tap.run_started_at - TWO_YEARS
+        boundary = tap.run.started_at - TWO_YEARS
         api.reset_stats()
         page = list_reader(tap, "conversations", boundary).first_page(resume=None)
         probes = api.stats()["requests"]

@@ -216,7 +216,7 @@ def test_tls_verification_is_always_on(api):
     from tap_kustomer.tap import TapKustomer
 
     tap = TapKustomer(config={"api_token": "x"})
-    assert tap.client._session.verify is True
+    assert tap.run.client._session.verify is True
 
 
 def personal_values(api) -> set[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import run_tap, unlimited_api
+from conftest import run_tap, unlimited_api, unpaced_runs
 from jsonschema import Draft7Validator
 from kustomer_api import OrgSpec
 from kustomer_api.auth import ALL_ROLES
@@ -33,17 +33,7 @@ def api():
 
 @pytest.fixture(scope="module")
 def unpaced_module():
-    with pytest.MonkeyPatch.context() as patch:
-        import tap_kustomer.tap as tap_module
-        from tap_kustomer.pacing import Pacer
-
-        patch.setattr(
-            tap_module,
-            "Pacer",
-            lambda **_: Pacer(
-                requests_per_minute=10**7, searches_per_minute=10**7, sleep=lambda _s: None
-            ),
-        )
+    with unpaced_runs():
         yield
 
 

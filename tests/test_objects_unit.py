@@ -236,7 +236,7 @@ def test_a_refused_endpoint_skips_only_its_stream(requests_mock, status, caplog)
     )
     got, tap = run("business_schedules")
     assert got == []
-    assert "business_schedules" in tap.unavailable_streams
+    assert "business_schedules" in tap.run.unavailable_streams
     assert "Stream business_schedules skipped" in caplog.text
     if status == 403:
         assert "org.permission.schedule.read" in caplog.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import ALL_STREAMS, ENDPOINT_STREAMS, run_tap, unlimited_api
+from conftest import ALL_STREAMS, ENDPOINT_STREAMS, run_tap, unlimited_api, unpaced_runs
 from kustomer_api import OrgSpec
 from kustomer_api.seed import OBJECT_STREAMS
 
@@ -37,15 +37,7 @@ def config(api):
 
 @pytest.fixture(scope="module")
 def first_run(api, config):
-    with pytest.MonkeyPatch.context() as patch:
-        import tap_kustomer.tap as tap_module
-        from tap_kustomer.pacing import Pacer
-
-        patch.setattr(
-            tap_module,
-            "Pacer",
-            lambda **_: Pacer(requests_per_minute=10**7, searches_per_minute=10**7),
-        )
+    with unpaced_runs():
         started = dt.datetime.now(dt.timezone.utc)
         result = run_tap(config)
     return started, result

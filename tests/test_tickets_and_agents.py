@@ -9,8 +9,8 @@ import pytest
 from conftest import run_tap, unlimited_api
 from kustomer_api import OrgSpec
 
+from tap_kustomer.run import RunContext
 from tap_kustomer.streams.routing import AgentStatesStream
-from tap_kustomer.tap import TapKustomer
 
 # The integration document's channel table (whatsapp decided as Social).
 CHANNELS = {
@@ -167,7 +167,7 @@ def test_four_snapshots_fifteen_seconds_apart(api, unpaced, monkeypatch):
     clock = {"now": 0.0}
     start = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
 
-    def now(_tap):
+    def now():
         observed = start + dt.timedelta(seconds=clock["now"])
         clock["now"] += 2.5  # each snapshot's requests take a while
         return observed
@@ -177,7 +177,7 @@ def test_four_snapshots_fifteen_seconds_apart(api, unpaced, monkeypatch):
 
     monkeypatch.setattr(AgentStatesStream, "monotonic", staticmethod(lambda: clock["now"]))
     monkeypatch.setattr(AgentStatesStream, "sleep", staticmethod(sleep))
-    monkeypatch.setattr(TapKustomer, "now", now)
+    monkeypatch.setattr(RunContext, "now", staticmethod(now))
     config = {"api_token": api.token, "api_url": api.base_url, "agent_states_snapshots": 4}
     result = run_tap(config, streams=("agent_states",))
     times = sorted({when(s["observed_at"]) for s in result.records["agent_states"]})

@@ -20,11 +20,12 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Iterator
 
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
     from singer_sdk.singerlib import Catalog
 
     from tap_kustomer.client import KustomerClient
-    from tap_kustomer.tap import TapKustomer
+    from tap_kustomer.run import RunContext
 
 
 class KustomerStream(Stream):
@@ -37,10 +38,10 @@ class KustomerStream(Stream):
     # per-field conformance, a third of the tap's CPU time otherwise.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    def __init__(self, tap: TapKustomer) -> None:
+    def __init__(self, tap: Tap, run: RunContext) -> None:
         """Attach the stream to the tap and its schema."""
         super().__init__(tap=tap, schema=self.record_schema)
-        self.kustomer = tap
+        self.run = run
         self._properties = self.record_schema["properties"]
         self._unknown_fields: set[str] = set()
         flattening = self.config.get("flattening_enabled")
@@ -51,7 +52,7 @@ class KustomerStream(Stream):
     @property
     def client(self) -> KustomerClient:
         """The tap's shared client (built on first use, not at discovery)."""
-        return self.kustomer.client
+        return self.run.client
 
     def to_record(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Turn one API object into this stream's record."""
@@ -90,7 +91,7 @@ class KustomerStream(Stream):
             if self.config["on_unavailable_stream"] == "fail":
                 raise
             reason = unavailable_reason(str(exc), exc.endpoint, exc.status)
-            self.kustomer.unavailable_streams[self.name] = f"{exc.endpoint} {exc.status}"
+            self.run.unavailable_streams[self.name] = f"{exc.endpoint} {exc.status}"
             self.logger.warning("Stream %s skipped: %s", self.name, reason)
         progress.summary()
 
@@ -114,9 +115,9 @@ class KustomerStream(Stream):
     def log_sync_costs(self) -> None:
         """The SDK's last call for each stream after all have synced: the run's end."""
         super().log_sync_costs()
-        if self is list(self.kustomer.streams.values())[-1]:
+        if self.run.is_last(self):
             # Tap.sync_all is final; this is its last step, once per run.
-            self.kustomer.finish_run()
+            self.run.finish()
 
     def records(self, context: Context | None, progress: Progress) -> Iterator[dict[str, Any]]:
         """The stream's records; ``progress`` takes its position reports."""
@@ -183,10 +184,15 @@ class SearchStream(KustomerStream):
     check_sorted: ClassVar[bool] = False
     STATE_MSG_FREQUENCY = 100
 
+    def __init__(self, tap: Tap, run: RunContext) -> None:
+        """Attach the stream, and make it one of the run's feed consumers."""
+        super().__init__(tap, run)
+        run.search_streams.append(self)
+
     @property
     def window_start(self) -> dt.datetime:
         """The oldest ``updatedAt`` this stream reads: ``start_date``."""
-        return self.kustomer.start_date
+        return self.run.start_date
 
     def records_for(self, hit: dict[str, Any]) -> list[dict[str, Any]]:
         """The records of one search hit (called in the feed's threads); one by default."""
@@ -215,4 +221,4 @@ class SearchStream(KustomerStream):
         progress: Progress,
     ) -> Iterator[dict[str, Any]]:
         """The records of every object updated since the stream's position."""
-        return self.kustomer.feeds.consumer(self).records(progress)
+        return self.run.feeds.consumer(self).records(progress)

@@ -80,7 +80,7 @@ class ConversationEventsStream(SearchStream):
     @property
     def window_start(self) -> dt.datetime:
         """``events_start_date`` where it is later than ``start_date``."""
-        start_date = self.kustomer.start_date
+        start_date = self.run.start_date
         events_start = self.config.get("events_start_date")
         return max(start_date, parse_timestamp(events_start)) if events_start else start_date
 

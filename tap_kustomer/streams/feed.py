@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tap_kustomer.progress import Progress
+    from tap_kustomer.run import RunContext
     from tap_kustomer.streams.base import SearchStream
     from tap_kustomer.streams.history import Mark, Step
 
@@ -57,7 +58,7 @@ class Consumer:
             # Forced to full table: everything since start_date, whatever STATE says.
             self.state.clear()
         self.position = StreamPosition.read(self.state)
-        run_started_at = stream.kustomer.run_started_at
+        run_started_at = stream.run.started_at
         self.window_start = stream.window_start
         self.history_due = self._history_due()
         self.search = ScanCursor(
@@ -121,7 +122,7 @@ class Consumer:
         history = self.position.history
         if self.stream.config["sync_mode"] != "full" or history.done:
             return False
-        if self.window_start >= horizon(self.stream.kustomer.run_started_at):
+        if self.window_start >= horizon(self.stream.run.started_at):
             history.done = True
             return False
         return True
@@ -130,7 +131,7 @@ class Consumer:
         stream, window_start = self.stream, self.window_start
         if self.history_due:
             # The history pass reads what lies before the horizon, whenever it slipped out.
-            window_start = max(window_start, horizon(stream.kustomer.run_started_at))
+            window_start = max(window_start, horizon(stream.run.started_at))
         resumed = self.position.search
         if resumed and resumed.resume_from >= window_start:
             return resumed
@@ -139,7 +140,7 @@ class Consumer:
             return SearchCheckpoint(parse_timestamp(bookmark))
         if stream.config["sync_mode"] == "incremental" and not resumed:
             lookback = dt.timedelta(hours=stream.config["incremental_lookback_hours"])
-            since = stream.kustomer.run_started_at - lookback
+            since = stream.run.started_at - lookback
             return SearchCheckpoint(max(window_start, since))
         return SearchCheckpoint(window_start)
 
@@ -150,7 +151,7 @@ class _Reporter:
     def __init__(self, consumer: Consumer, progress: Progress) -> None:
         self.consumer = consumer
         self.progress = progress
-        self.until = consumer.stream.kustomer.run_started_at
+        self.until = consumer.stream.run.started_at
 
     def report(self, marks: list[Mark]) -> None:
         if not marks or not self.progress.due():
@@ -249,8 +250,9 @@ class Feed(threading.Thread):
 class Feeds:
     """The run's feeds, started together when the first stream syncs."""
 
-    def __init__(self) -> None:
+    def __init__(self, run: RunContext) -> None:
         """No feed yet."""
+        self.run = run
         self._consumers: dict[str, Consumer] | None = None
         self._lock = threading.Lock()
 
@@ -266,15 +268,8 @@ class Feeds:
         for consumer in (self._consumers or {}).values():
             consumer.channel.stop()
 
-    @staticmethod
-    def _start(asking: SearchStream) -> dict[str, Consumer]:
-        from tap_kustomer.streams.base import SearchStream  # noqa: PLC0415 - import cycle
-
-        streams = [
-            s
-            for s in asking.kustomer.streams.values()
-            if isinstance(s, SearchStream) and (s.selected or s is asking)
-        ]
+    def _start(self, asking: SearchStream) -> dict[str, Consumer]:
+        streams = [s for s in self.run.search_streams if s.selected or s is asking]
         by_context: dict[str, list[Consumer]] = {}
         for stream in streams:
             by_context.setdefault(stream.query_context, []).append(Consumer(stream))

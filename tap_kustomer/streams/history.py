@@ -119,7 +119,7 @@ class HistoryPass:
         if stream.history_path is None:
             msg = (
                 f"{self.names}: the archive search was refused ({exc}); objects last "
-                f"updated before {horizon(stream.kustomer.now()):%Y-%m-%d} cannot be read any "
+                f"updated before {horizon(stream.run.now()):%Y-%m-%d} cannot be read any "
                 "other way. Give the key a search role (org.permission.search.create), or set "
                 "start_date within the last two years"
             )
@@ -145,7 +145,7 @@ class HistoryPass:
         stream = self.stream
         before = at.list_before
         if before is None:
-            before = horizon(stream.kustomer.now())
+            before = horizon(stream.run.now())
             yield None, [["list_before", format_timestamp(before)]], None
         reader = ListReader(self, str(stream.history_path), before)
         page = reader.first_page(resume=at.list_page)

@@ -35,10 +35,11 @@ from tap_kustomer.records import relationship_id
 from tap_kustomer.streams.base import KustomerStream, ListStream, SearchStream
 
 if TYPE_CHECKING:
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
     from tap_kustomer.client import KustomerClient
-    from tap_kustomer.tap import TapKustomer
+    from tap_kustomer.run import RunContext
 
 KLASSES_PATH = "/v1/klasses"
 # Conversations whose attachments one run keeps at hand (a conversation's messages
@@ -114,9 +115,9 @@ class KObjectsStream(SearchStream):
     query_context = "kobject"
     record_schema = schemas_objects.KOBJECTS
 
-    def __init__(self, tap: TapKustomer) -> None:
+    def __init__(self, tap: Tap, run: RunContext) -> None:
         """Names of Klasses are read once a run, when the first KObject needs one."""
-        super().__init__(tap)
+        super().__init__(tap, run)
         self._klass_names: dict[str, str | None] | None = None
 
     def records_for(self, hit: dict[str, Any]) -> list[dict[str, Any]]:
@@ -157,9 +158,9 @@ class AttachmentsStream(PersonalFieldsStream, SearchStream):
     requests_per_hit: ClassVar[float] = 0.1
     personal_fields = frozenset({"name"})
 
-    def __init__(self, tap: TapKustomer) -> None:
+    def __init__(self, tap: Tap, run: RunContext) -> None:
         """Start with no conversation read."""
-        super().__init__(tap)
+        super().__init__(tap, run)
         self._lock = threading.Lock()
         self._by_conversation: OrderedDict[str, dict[str, dict[str, Any]]] = OrderedDict()
 

@@ -78,7 +78,7 @@ class AgentStatesStream(KustomerStream):
             wait = first + index * interval - self.monotonic()
             if wait > 0:
                 self.sleep(wait)
-            observed_at = self.kustomer.now()
+            observed_at = self.run.now()
             yield from self._snapshot(observed_at)
             progress.report("snapshot", observed_at, (index + 1) / snapshots, force=True)
 
