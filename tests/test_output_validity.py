@@ -28,7 +28,11 @@ from loaders import duckdb_counts, load, postgres_counts
 
 from tap_kustomer.tap import TapKustomer
 
-pytestmark = pytest.mark.slow
+# Runs Meltano in this project: one such module at a time (conftest.meltano_lock).
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("meltano_lock")]
+
+# Five years: a full run's history pass reaches back as the default start_date does.
+HISTORY_DAYS = 5 * 365
 
 MODES = {
     "keep": {},
@@ -47,7 +51,9 @@ MODES = {
 def org():
     # Half the conversations past the search horizon (the archive pass) and a tie larger
     # than a page, served in a new order per request.
-    spec = OrgSpec(seed=29, conversations=600, history_days=1500, old_fraction=0.5, tie_size=550)
+    spec = OrgSpec(
+        seed=29, conversations=600, history_days=HISTORY_DAYS, old_fraction=0.5, tie_size=550
+    )
     with unlimited_api(spec, tie_order="shuffled") as api:
         yield api
 
@@ -75,7 +81,7 @@ def output_of(org):
 
 def start_date(api) -> str:
     now = dt.datetime.fromtimestamp(api.org.now_ms / 1000, tz=dt.timezone.utc)
-    return (now - dt.timedelta(days=1500)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (now - dt.timedelta(days=HISTORY_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def invalid_records(result, stream: str) -> tuple[list[str], set[str]]:
