@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import io
 import json
 import os
@@ -346,6 +347,24 @@ def postgres():
     """A throwaway PostgreSQL server on loopback for the session; yields its port."""
     with postgres_server() as port:
         yield port
+
+
+@pytest.fixture(scope="module")
+def meltano_lock():
+    """Hold the project's Meltano for one test module at a time.
+
+    Modules that run Meltano here share the project's .meltano folder: ``meltano install``
+    rebuilds plugin venvs and clears run files that another module's ``meltano run`` may be
+    using. scripts/test runs modules on two pytest-xdist workers; this lock keeps such modules
+    one after another, whichever worker has them.
+    """
+    (ROOT / ".meltano").mkdir(exist_ok=True)
+    with (ROOT / ".meltano" / "tests.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def write_json(path: Path, value: Any) -> Path:

@@ -11,7 +11,8 @@ from conftest import ENDPOINT_STREAMS, ROOT, meltano_env, run_meltano
 from kustomer_api import LocalKustomer, OrgSpec
 from kustomer_api.seed import OBJECT_STREAMS
 
-pytestmark = pytest.mark.slow
+# Runs Meltano in this project: one such module at a time (conftest.meltano_lock).
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("meltano_lock")]
 
 
 @pytest.fixture(scope="module")

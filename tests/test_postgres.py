@@ -7,7 +7,8 @@ from conftest import ENDPOINT_STREAMS, meltano_env, run_meltano
 from kustomer_api import LocalKustomer, OrgSpec
 from loaders import psql
 
-pytestmark = pytest.mark.slow
+# Runs Meltano in this project: one such module at a time (conftest.meltano_lock).
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("meltano_lock")]
 
 
 def test_meltano_run_into_postgres_loads_every_row_with_keys_and_types(postgres, tmp_path):
