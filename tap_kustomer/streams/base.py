@@ -89,10 +89,15 @@ class KustomerStream(Stream):
                 yield record
         except (PermissionDeniedError, NotFoundError) as exc:
             if self.config["on_unavailable_stream"] == "fail":
+                self.run.feeds.stop()
                 raise
             reason = unavailable_reason(str(exc), exc.endpoint, exc.status)
             self.run.unavailable_streams[self.name] = f"{exc.endpoint} {exc.status}"
             self.logger.warning("Stream %s skipped: %s", self.name, reason)
+        except Exception:
+            # The run ends here: the feeds read ahead for nobody.
+            self.run.feeds.stop()
+            raise
         progress.summary()
 
     def apply_catalog(self, catalog: Catalog) -> None:

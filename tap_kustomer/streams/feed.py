@@ -221,6 +221,8 @@ class Feed(threading.Thread):
                     consumer.channel.put(outcome or [], marks)
                 except ChannelClosedError:
                     consumer.refused = True  # its stream stopped reading
+            if all(consumer.refused for consumer in consumers):
+                return  # nobody reads on: spend no more requests
 
     @staticmethod
     def _work_for(consumers: list[Consumer]) -> Any:  # noqa: ANN401 - a closure
