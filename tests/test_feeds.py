@@ -47,6 +47,7 @@ def searches(api) -> tuple[int, int]:
     return routes.get(SEARCH_ROUTE, 0), routes.get(ARCHIVE_ROUTE, 0)
 
 
+@pytest.mark.slow
 def test_one_scan_feeds_all_three_with_the_records_and_state_of_separate_runs(api, unpaced):
     config = config_for(api)
     alone = {}
@@ -101,6 +102,7 @@ def test_events_start_date_keeps_events_to_a_shorter_window(api, unpaced):
     assert min(r["updated_at"] for r in result.records["conversations"]) < "2023-01-01"
 
 
+@pytest.mark.slow
 def test_a_kill_during_the_shared_scan_resumes_with_nothing_lost(api, tmp_path):
     config_path = cli_config(api, tmp_path, start_date="2020-01-01T00:00:00Z", page_size=200)
     catalog_path = selected_catalog(tmp_path, config_path, CONVERSATION_STREAMS)

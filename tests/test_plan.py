@@ -92,6 +92,7 @@ def measured_run(api, config, streams):
     return api.stats()
 
 
+@pytest.mark.slow
 def test_the_backfill_estimate_is_within_10_percent_of_the_run(api, config, unpaced):
     plan = plan_of(config, SEARCH_STREAMS)
     stats = measured_run(api, config, SEARCH_STREAMS)
