@@ -19,8 +19,9 @@ import msgspec
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-# Records held in memory per channel before items go to disk.
-MEMORY_RECORDS = 20_000
+# Records held in memory per channel before items go to disk: a stream read ahead of its
+# turn (messages while conversations are written) would otherwise hold tens of MB.
+MEMORY_RECORDS = 2_000
 
 
 class ChannelClosedError(RuntimeError):
