@@ -1,5 +1,6 @@
-# ruff: noqa: INP001 - benchmarks/ holds scripts, not a package
 """Run the PyPI peer, singer-io's tap-kustomer 1.1.0, against a local Kustomer API.
+
+A script run by the peer's own python, not imported by the benchmark package around it.
 
 The peer hard-codes ``https://api.kustomerapp.com/v1`` as its base URL and has no
 setting for it (shared/reference/peers.md §8.3). This wrapper, run with the peer's

@@ -1,0 +1,285 @@
+"""What a run costs and reaches: CPU and peak RSS of a process, the request timeline, records lost.
+
+CPU time comes from ``os.wait4`` on the tap's own pid, so it is the tap's alone (the local
+API runs in another process). Peak RSS is the tap's ``VmHWM`` (the high-water mark of its
+resident memory since it exec'd), polled every 0.1 s until it exits: ``ru_maxrss`` is not
+used, because Linux folds into it the memory the child had before exec, i.e. this
+benchmark's own pages that the spawn borrowed.
+
+The local API keeps counters, not a log of request times, so the request timeline is its
+counters (``GET /__admin/stats``) sampled every 0.25 s. Each sample knows the interval in
+which the server took its snapshot (before and after the GET), which bounds the fullest
+60-second window from both sides (``max_window``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import math
+import os
+import re
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import requests
+
+from .common import HWM_POLL_SECONDS, POLL_SECONDS, TRUTH_OF, WINDOW_SECONDS
+
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable
+
+    from .runner import LocalApi, Run
+
+BIN_SECONDS = 10.0
+
+
+# ---- one process: CPU and peak RSS ----------------------------------------------------------
+
+
+@dataclass
+class Watched:
+    """How a watched process ended and what it cost."""
+
+    returncode: int
+    timed_out: bool
+    wall_seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    ru_maxrss_mb: float
+
+
+def vm_hwm_kb(pid: int) -> int:
+    """The process's ``VmHWM`` in kB, or 0 once it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^VmHWM:\s+(\d+) kB", text, re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
+def _reap(pid: int, *, grace: float) -> tuple[int, Any] | None:
+    """Wait up to ``grace`` seconds for ``pid`` to exit; its status and rusage, or None."""
+    deadline = time.monotonic() + grace
+    while True:
+        done, status, rusage = os.wait4(pid, os.WNOHANG)
+        if done:
+            return status, rusage
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
+def watch(
+    process: subprocess.Popen[bytes],
+    *,
+    timeout: float,
+    on_poll: Callable[[], None] | None = None,
+) -> Watched:
+    """Poll ``process`` until it exits (SIGTERM, then SIGKILL, past ``timeout`` seconds).
+
+    ``on_poll`` runs every 0.25 s meanwhile and once more after the exit.
+    """
+    started = time.monotonic()
+    hwm_kb = 0
+    timed_out = False
+    next_poll = started
+    try:
+        while (ended := _reap(process.pid, grace=0)) is None:
+            hwm_kb = max(hwm_kb, vm_hwm_kb(process.pid))
+            if on_poll is not None and time.monotonic() >= next_poll:
+                on_poll()
+                next_poll += POLL_SECONDS
+            if time.monotonic() - started > timeout:
+                timed_out = True
+                process.send_signal(signal.SIGTERM)
+                if (ended := _reap(process.pid, grace=10)) is None:
+                    process.kill()
+                    _, status, rusage = os.wait4(process.pid, 0)
+                    ended = (status, rusage)
+                break
+            time.sleep(HWM_POLL_SECONDS)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            process.kill()
+            os.wait4(process.pid, 0)
+        raise
+    status, rusage = ended
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    if on_poll is not None:
+        on_poll()
+    return Watched(
+        returncode=process.returncode,
+        timed_out=timed_out,
+        wall_seconds=time.monotonic() - started,
+        cpu_seconds=rusage.ru_utime + rusage.ru_stime,
+        peak_rss_mb=hwm_kb / 1024,
+        ru_maxrss_mb=rusage.ru_maxrss / 1024,  # kept in the raw figures only (see above)
+    )
+
+
+# ---- the request timeline --------------------------------------------------------------------
+
+
+class Sample(NamedTuple):
+    """The server's counters, snapshot between ``begin`` and ``end`` (monotonic seconds)."""
+
+    begin: float
+    end: float
+    requests: int
+    rate_limited: int
+    other: int
+    searches: int
+
+    @property
+    def at(self) -> float:
+        """The middle of the interval in which the snapshot was taken."""
+        return (self.begin + self.end) / 2
+
+
+def max_window(samples: list[Sample], count: Callable[[Sample], int]) -> tuple[int, int]:
+    """The most requests in any 60 s window: a value it reached, and one it cannot exceed.
+
+    Lower bound: the requests between two snapshots that certainly lie within 60 s of each
+    other. Upper bound: any window lies between the last snapshot before it starts and the
+    first one after it ends; the snapshot after the next sample's end plus 60 s is one such.
+    ``samples`` starts with the counters at zero and ends after the tap has exited.
+    """
+    ends = [s.end for s in samples]
+    begins = [s.begin for s in samples]
+    final = count(samples[-1])
+    lower = upper = 0
+    for i, sample in enumerate(samples):
+        j = bisect.bisect_right(ends, sample.begin + WINDOW_SECONDS) - 1
+        if j > i:
+            lower = max(lower, count(samples[j]) - count(sample))
+        if i + 1 < len(samples):
+            k = bisect.bisect_left(begins, samples[i + 1].end + WINDOW_SECONDS)
+            reached = count(samples[k]) if k < len(samples) else final
+            upper = max(upper, reached - count(sample))
+    return lower, upper
+
+
+class RequestTimeline:
+    """The server's counters sampled while a tap runs."""
+
+    def __init__(self, api: LocalApi) -> None:
+        """Sample ``api``, whose counters were just reset; the tap is spawned right after."""
+        self.api = api
+        self.spawned = time.monotonic()
+        self.samples: list[Sample] = [Sample(self.spawned, self.spawned, 0, 0, 0, 0)]
+
+    def poll(self) -> None:
+        """Take one sample: requests, 429s, the other consumer's requests, searches."""
+        begin = time.monotonic()
+        try:
+            stats = self.api.stats()
+        except requests.RequestException:
+            return
+        self.samples.append(
+            Sample(
+                begin,
+                time.monotonic(),
+                int(stats["requests"]),
+                int(stats["rate_limited"]),
+                int(stats["other_consumer_requests"]),
+                int(stats["search_requests"]),
+            )
+        )
+
+    def busy(self) -> dict[str, Any]:
+        """Requests per minute between the first and the last request the server saw.
+
+        The first sample that saw a request and the first sample that saw the final
+        count bound the busy part (to within one 0.25 s poll at each end).
+        """
+        final = self.samples[-1].requests
+        first = next((s for s in self.samples if s.requests > 0), None)
+        last = next((s for s in self.samples if s.requests == final), None)
+        if first is None or last is None or last.at <= first.at:
+            return {"requests": final}
+        seconds = last.at - first.at
+        org = max_window(self.samples, lambda s: s.requests)
+        search = max_window(self.samples, lambda s: s.searches)
+        rates = self._rates(first.at, last.at)
+        return {
+            "requests": final,
+            "searches": self.samples[-1].searches,
+            "busy_seconds": seconds,
+            "busy_rpm": (last.requests - first.requests) / seconds * 60,
+            "startup_seconds": first.at - self.spawned,
+            "max_60s": org[0],
+            "max_60s_bound": org[1],
+            "max_60s_searches": search[0],
+            "max_60s_searches_bound": search[1],
+            "worst_60s_rpm": min(rates) if rates else math.nan,
+            "bins_10s_rpm": self._bins(first.at, last.at),
+            "rate_limited": self.samples[-1].rate_limited,
+            "other_rpm": (last.other - first.other) / seconds * 60,
+        }
+
+    def _count_at(self, moment: float) -> int:
+        """Requests counted by the last sample taken at or before ``moment``."""
+        times = [s.at for s in self.samples]
+        index = bisect.bisect_right(times, moment) - 1
+        return self.samples[max(index, 0)].requests
+
+    def _rates(self, begin: float, end: float) -> list[float]:
+        """Requests per minute over every 60 s span of samples inside the busy part."""
+        inside = [s for s in self.samples if begin <= s.at <= end]
+        rates = []
+        j = 0
+        for i, start in enumerate(inside):
+            j = max(j, i)
+            while j < len(inside) and inside[j].at < start.at + WINDOW_SECONDS:
+                j += 1
+            if j == len(inside):
+                break
+            rates.append((inside[j].requests - start.requests) / (inside[j].at - start.at) * 60)
+        return rates
+
+    def _bins(self, begin: float, end: float) -> list[int]:
+        """Requests per minute in consecutive 10 s bins from the busy part's start."""
+        bins = []
+        moment = begin
+        while moment < end:
+            upto = min(moment + BIN_SECONDS, end)
+            done = self._count_at(upto) - self._count_at(moment)
+            bins.append(round(done / (upto - moment) * 60))
+            moment = upto
+        return bins
+
+    def relative(self) -> list[tuple[float, int, int, int, int]]:
+        """(seconds since the tap was spawned, requests, 429s, other consumer's, searches)."""
+        return [
+            (round(s.at - self.spawned, 2), s.requests, s.rate_limited, s.other, s.searches)
+            for s in self.samples
+        ]
+
+
+# ---- records against the truth ---------------------------------------------------------------
+
+
+def lost_records(api: LocalApi, run: Run, streams: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Per stream: ids in the truth, emitted, missing, unexpected, emitted twice."""
+    report = {}
+    truth_cache: dict[str, set[str]] = {}
+    for stream in streams:
+        truth_stream = TRUTH_OF[stream]
+        if truth_stream not in truth_cache:
+            truth_cache[truth_stream] = {row["id"] for row in api.truth(truth_stream)}
+        truth = truth_cache[truth_stream]
+        emitted = run.ids.get(stream, set())
+        report[stream] = {
+            "truth": len(truth),
+            "emitted": len(emitted),
+            "missing": len(truth - emitted),
+            "unexpected": len(emitted - truth),
+            "duplicates": run.duplicates.get(stream, 0),
+        }
+    return report
