@@ -163,6 +163,7 @@ class AttachmentsStream(PersonalFieldsStream, SearchStream):
         super().__init__(tap, run)
         self._lock = threading.Lock()
         self._by_conversation: OrderedDict[str, dict[str, dict[str, Any]]] = OrderedDict()
+        self._reading: dict[str, threading.Lock] = {}
 
     def records_for(self, hit: dict[str, Any]) -> list[dict[str, Any]]:
         """The records of the message's files."""
@@ -196,11 +197,25 @@ class AttachmentsStream(PersonalFieldsStream, SearchStream):
         return [known.get(file_id) or {"id": file_id} for file_id in ids]
 
     def _attachments_of(self, conversation_id: str) -> dict[str, dict[str, Any]]:
+        # Messages of one conversation are fetched side by side: the first to ask reads the
+        # conversation while the others wait for it, so it costs one request, not several.
         with self._lock:
-            cached = self._by_conversation.get(conversation_id)
-            if cached is not None:
-                self._by_conversation.move_to_end(conversation_id)
-                return cached
+            reading = self._reading.setdefault(conversation_id, threading.Lock())
+        with reading:
+            with self._lock:
+                cached = self._by_conversation.get(conversation_id)
+                if cached is not None:
+                    self._by_conversation.move_to_end(conversation_id)
+                    return cached
+            found = self._read_attachments(conversation_id)
+            with self._lock:
+                self._by_conversation[conversation_id] = found
+                while len(self._by_conversation) > _CACHED_CONVERSATIONS:
+                    self._by_conversation.popitem(last=False)
+                self._reading.pop(conversation_id, None)
+        return found
+
+    def _read_attachments(self, conversation_id: str) -> dict[str, dict[str, Any]]:
         path = f"/v1/conversations/{conversation_id}/messages"
         params = {"page": 1, "pageSize": LIST_PAGE_SIZE, "include": "attachments"}
         try:
@@ -214,8 +229,4 @@ class AttachmentsStream(PersonalFieldsStream, SearchStream):
             # Deleted between the search and this request: nothing to read.
             self.logger.warning("Conversation %s: messages answered 404; skipped", conversation_id)
             found = {}
-        with self._lock:
-            self._by_conversation[conversation_id] = found
-            while len(self._by_conversation) > _CACHED_CONVERSATIONS:
-                self._by_conversation.popitem(last=False)
         return found
