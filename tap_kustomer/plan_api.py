@@ -15,7 +15,7 @@ import fnmatch
 import json
 import math
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import click
@@ -38,12 +38,13 @@ from tap_kustomer.plan import (
     estimate,
     render,
 )
-from tap_kustomer.records import format_timestamp, parse_timestamp, relationship_id
+from tap_kustomer.records import format_timestamp, relationship_id
 from tap_kustomer.streams.history import horizon
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
 
+    from tap_kustomer.streams.conversations import ConversationEventsStream, TicketsStream
     from tap_kustomer.tap import TapKustomer
 
 # Search's largest page: the samples the per-conversation shares come from.
@@ -183,7 +184,7 @@ def measure(tap: TapKustomer) -> tuple[Counts, PlanSettings]:
         for context in dict.fromkeys(CONTEXT_OF[s] for s in selected if s in CONTEXT_OF)
     }
     events = None
-    events_start = max(org.start, _events_start(tap))
+    events_start = _events_start(tap)
     if "conversation_events" in selected and events_start > org.start:
         events = org.volume("conversation", events_start, like=volumes["conversation"])
     list_costs = {
@@ -192,7 +193,8 @@ def measure(tap: TapKustomer) -> tuple[Counts, PlanSettings]:
         if name not in CONTEXT_OF and name != AGENT_STATES_STREAM
     }
     conversations = org.samples["conversation"]
-    share, pages = _tickets_needing_messages(conversations, config)
+    tickets = cast("TicketsStream", tap.streams["tickets"])
+    share, pages = _tickets_needing_messages(conversations, tickets.rules)
     counts = Counts(
         volumes=volumes,
         events=events,
@@ -217,13 +219,9 @@ def measure(tap: TapKustomer) -> tuple[Counts, PlanSettings]:
 
 
 def _tickets_needing_messages(
-    conversations: list[dict[str, Any]], config: Mapping[str, Any]
+    conversations: list[dict[str, Any]], rules: TicketRules
 ) -> tuple[float, float]:
     """The share of sampled conversations whose ticket reads their messages, and its pages."""
-    rules = TicketRules(
-        channel_overrides=dict(config.get("channel_mapping") or {}),
-        use_business_time=config["use_business_time"],
-    )
     needing = [
         attributes
         for hit in conversations
@@ -244,8 +242,8 @@ def _attachment_requests(messages: list[dict[str, Any]]) -> float:
 
 
 def _events_start(tap: TapKustomer) -> dt.datetime:
-    configured = tap.config.get("events_start_date")
-    return parse_timestamp(str(configured)) if configured else tap.run.start_date
+    """Where conversation_events starts reading, as the stream itself decides."""
+    return cast("ConversationEventsStream", tap.streams["conversation_events"]).window_start
 
 
 def _pages_of(message_count: object) -> float:
@@ -264,7 +262,7 @@ def report(tap: TapKustomer) -> str:
     plan = estimate(counts, settings)
     client = tap.run.client
     searches = sum(n for key, n in client.requests_by_endpoint.items() if "search" in key)
-    events_start = max(tap.run.start_date, _events_start(tap))
+    events_start = _events_start(tap)
     preamble = [
         (
             f"Plan for {len(settings.streams)} selected streams of {client.api_url}: "
