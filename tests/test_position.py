@@ -15,6 +15,7 @@ from tap_kustomer.position import (
     StreamPosition,
 )
 from tap_kustomer.search import SearchCheckpoint
+from tap_kustomer.streams.history import least_advanced
 
 instants = st.datetimes(
     min_value=dt.datetime(2015, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive
@@ -63,3 +64,16 @@ def test_an_empty_state_is_the_start():
 def test_a_bad_position_is_named(stored, message):
     with pytest.raises(PositionError, match=message.replace(".", r"\.")):
         StreamPosition.read({"position": stored})
+
+
+def test_a_list_pass_resumes_where_no_stream_of_the_feed_has_passed():
+    before = dt.datetime(2024, 12, 1, tzinfo=dt.timezone.utc)
+    ahead = HistoryPosition(source=LISTS, list_before=before, list_page=10)
+    behind = HistoryPosition(source=LISTS, list_before=before, list_page=4)
+    assert least_advanced([ahead, behind]) == behind
+    # A stream that has not read a page yet starts the pass from its first page.
+    fresh = HistoryPosition(source=LISTS, list_before=before)
+    assert least_advanced([ahead, fresh]).list_page is None
+    # Different bounds: the pass starts over rather than guess a page for both.
+    other = HistoryPosition(source=LISTS, list_before=before - dt.timedelta(days=1), list_page=2)
+    assert least_advanced([ahead, other]) == HistoryPosition(source=LISTS)

@@ -83,7 +83,7 @@ class HistoryPass:
         """The pass's steps, then every consumer's history marked done."""
         positions = [c.position.history for c in self.consumers]
         if all(p.source == LISTS for p in positions):
-            yield from self._lists(positions[0])
+            yield from self._lists(least_advanced(positions))
         else:
             yield from self._archive()
         yield None, [["history_done"]], None
@@ -170,6 +170,21 @@ class HistoryPass:
             if reached < self.start_date:
                 return
             page += 1
+
+
+def least_advanced(positions: list[HistoryPosition]) -> HistoryPosition:
+    """A list pass position no consumer has passed, so that none skips a page.
+
+    Streams of one feed consume its marks at their own turn, so a run killed between
+    them leaves them on different pages: resume at the lowest, or afresh where their
+    bounds differ (a few objects read twice, none skipped).
+    """
+    bounds = {position.list_before for position in positions}
+    if len(bounds) != 1:
+        return HistoryPosition(source=LISTS)
+    pages = [position.list_page for position in positions]
+    page = None if None in pages else min(page for page in pages if page is not None)
+    return HistoryPosition(source=LISTS, list_before=bounds.pop(), list_page=page)
 
 
 def earliest(starts: list[SearchCheckpoint]) -> SearchCheckpoint:
