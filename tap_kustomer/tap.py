@@ -49,8 +49,6 @@ except metadata.PackageNotFoundError:  # running from a source tree
     VERSION = "0.0.0"
 
 DEFAULT_API_URL = "https://api.kustomerapp.com"
-DEFAULT_HISTORY_YEARS = 5
-DAYS_PER_YEAR = 365.25
 NULLABLE_STRING = {"type": ["string", "null"]}
 
 

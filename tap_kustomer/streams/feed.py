@@ -32,7 +32,7 @@ from tap_kustomer.streams.emit import emit
 from tap_kustomer.streams.history import HistoryPass, earliest, hit_mark, horizon
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from tap_kustomer.progress import Progress
     from tap_kustomer.run import RunContext
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from tap_kustomer.streams.history import Mark, Step
 
 SEARCH = "search"
+# What a hit gives one stream: its records, its own failure, or None where it is not wanted.
+Outcome = list[dict[str, Any]] | Exception | None
 # A worker per request per second of budget covers latencies up to a second; the
 # pacer keeps the rate, so more threads would only wait.
 MAX_WORKERS = 32
@@ -225,13 +227,13 @@ class Feed(threading.Thread):
                 return  # nobody reads on: spend no more requests
 
     @staticmethod
-    def _work_for(consumers: list[Consumer]) -> Any:  # noqa: ANN401 - a closure
-        def work(step: Step) -> list[list[dict[str, Any]] | Exception | None]:
+    def _work_for(consumers: list[Consumer]) -> Callable[[Step], list[Outcome]]:
+        def work(step: Step) -> list[Outcome]:
             hit, _marks, phase = step
             if hit is None:
                 return [None] * len(consumers)
             object_id, updated_at = hit_key(hit)
-            outcomes: list[list[dict[str, Any]] | Exception | None] = []
+            outcomes: list[Outcome] = []
             for consumer in consumers:
                 if consumer.refused or (
                     phase is not None and not consumer.cursor(phase).wants(object_id, updated_at)
