@@ -19,13 +19,12 @@ from typing import Any
 import pytest
 from kustomer_api import LocalKustomer, OrgSpec
 from kustomer_api.seed import STREAMS
-from loaders import postgres_server
+from loaders import ROOT, postgres_server
 
 import tap_kustomer.run as run_module
 from tap_kustomer.pacing import Pacer
 from tap_kustomer.tap import TapKustomer
 
-ROOT = Path(__file__).resolve().parent.parent
 # The streams with a seeded truth of their own, in the local API's order.
 ENDPOINT_STREAMS = STREAMS
 ALL_STREAMS = (*ENDPOINT_STREAMS, "tickets", "agent_states")
@@ -125,10 +124,15 @@ def run_tap(
 ) -> SyncResult:
     """Sync in-process and parse the Singer messages written to stdout."""
     tap = TapKustomer(config=config, state=state, catalog=catalog_for(config, streams))
+    return SyncResult.parse(output_of_sync(tap))
+
+
+def output_of_sync(tap: TapKustomer) -> str:
+    """The Singer messages ``tap.sync_all()`` writes to stdout."""
     stdout = captured_stdout()
     with contextlib.redirect_stdout(stdout):
         tap.sync_all()
-    return SyncResult.parse(written(stdout))
+    return written(stdout)
 
 
 def run_tap_resuming(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 from functools import cache
@@ -11,16 +10,15 @@ import pytest
 from conftest import (
     ALL_STREAMS,
     SyncResult,
-    captured_stdout,
     catalog_for,
     cli_config,
     meltano_env,
+    output_of_sync,
     run_cli,
     run_meltano,
     run_tap,
     unlimited_api,
     write_json,
-    written,
 )
 from jsonschema import Draft7Validator
 from kustomer_api import OrgSpec
@@ -70,11 +68,7 @@ def output_of(org):
             "start_date": start_date(org),
             **MODES[mode],
         }
-        tap = TapKustomer(config=config, catalog=catalog_for(config, ALL_STREAMS))
-        stdout = captured_stdout()
-        with contextlib.redirect_stdout(stdout):
-            tap.sync_all()
-        return written(stdout)
+        return output_of_sync(TapKustomer(config=config, catalog=catalog_for(config, ALL_STREAMS)))
 
     return run
 
@@ -250,7 +244,4 @@ def test_help_describes_test_as_it_runs():
 
 
 def sync(tap):
-    stdout = captured_stdout()
-    with contextlib.redirect_stdout(stdout):
-        tap.sync_all()
-    return SyncResult.parse(written(stdout))
+    return SyncResult.parse(output_of_sync(tap))

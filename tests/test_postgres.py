@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import ENDPOINT_STREAMS, meltano_env, run_meltano
 from kustomer_api import LocalKustomer, OrgSpec
-from loaders import psql
+from loaders import postgres_counts, psql
 
 # Runs Meltano in this project: one such module at a time (conftest.meltano_lock).
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("meltano_lock")]
@@ -24,17 +24,7 @@ def test_meltano_run_into_postgres_loads_every_row_with_keys_and_types(postgres,
         assert installed.returncode == 0, installed.stderr[-2000:]
         loaded = run_meltano(env, "run", "tap-kustomer", "target-postgres")
         assert loaded.returncode == 0, loaded.stderr[-3000:]
-        counts = {
-            table: int(count)
-            for table, count in psql(
-                postgres,
-                "select relname, n_live_tup from pg_stat_user_tables where schemaname = 'kustomer'",
-            )
-        }
-        exact = {
-            table: int(psql(postgres, f'select count(*) from kustomer."{table}"')[0][0])  # noqa: S608
-            for table in counts
-        }
+        exact = postgres_counts(postgres, "kustomer")
         for stream in ENDPOINT_STREAMS:
             assert exact[stream] == len(api.org.truth(stream)), stream
         assert exact["tickets"] == len(api.org.truth("conversations"))
