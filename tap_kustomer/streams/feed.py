@@ -75,6 +75,7 @@ class Consumer:
         self.channel = Channel()
         # Set in the feed's thread when this stream's own requests were refused.
         self.refused = False
+        self._moved = False  # the position moved since it was last put in STATE
 
     def cursor(self, phase: str) -> ScanCursor:
         """The cursor a scan phase moves."""
@@ -93,10 +94,20 @@ class Consumer:
             )
         finally:
             self.channel.stop()
-        self.position.write(self.state)
+        self.write_position()
+
+    def write_position(self) -> None:
+        """Put the position in the stream's STATE; the stream calls it before each STATE."""
+        if self._moved:
+            self.position.write(self.state)
+            self._moved = False
 
     def apply(self, marks: list[Mark]) -> None:
-        """Move the position by the marks that follow records now written."""
+        """Move the position by the marks that follow records now written.
+
+        STATE gets it at ``write_position``: formatting it after every hit cost more
+        than the rest of the position keeping.
+        """
         history = self.position.history
         for mark in marks:
             kind = mark[0]
@@ -115,7 +126,7 @@ class Consumer:
                 history.list_page = mark[1]
             elif kind == "history_done":
                 self.position.history = history = HistoryPosition(done=True)
-        self.position.write(self.state)
+        self._moved = True
 
     # ---- where the stream starts -------------------------------------------------------
 
