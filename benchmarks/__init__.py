@@ -10,9 +10,10 @@ parsed for record counts and ids. Nothing is sent anywhere but 127.0.0.1.
 1. budget use: 300 ms latency, server limits 1000/min (org) and 100/min (search), the tap
    at its defaults (500/min, 50 searches/min), 1,200 conversations with conversations,
    tickets, conversation_events, messages and customers selected: requests per minute over
-   the busy part, the fullest 60-second window (org and search), from the server's counters
-   sampled every 0.25 s; 429s. Then the searches of the conversation context: the three
-   streams that read it against conversations alone, on the same org.
+   the busy part (the server's counters sampled every 0.25 s), the fullest 60-second window
+   (org and search, from the server's log of arrival times); 429s. Then the searches of
+   the conversation context: the three streams that read it against conversations alone,
+   on the same org.
 2. shared budget: the same, with another consumer spending 500/min of the org's 1000;
    exit code, ids emitted per stream against ``/__admin/truth``, 429s.
 3. CPU: no latency, server limits 10^7, both taps at their largest budgets,

@@ -6,10 +6,9 @@ resident memory since it exec'd), polled every 0.1 s until it exits: ``ru_maxrss
 used, because Linux folds into it the memory the child had before exec, i.e. this
 benchmark's own pages that the spawn borrowed.
 
-The local API keeps counters, not a log of request times, so the request timeline is its
-counters (``GET /__admin/stats``) sampled every 0.25 s. Each sample knows the interval in
-which the server took its snapshot (before and after the GET), which bounds the fullest
-60-second window from both sides (``max_window``).
+The request timeline is the local API's counters (``GET /__admin/stats``) sampled every
+0.25 s; the fullest 60-second windows come from its log of arrival times
+(``GET /__admin/request-times``), counted exactly (``max_window``).
 """
 
 from __future__ import annotations
@@ -142,27 +141,12 @@ class Sample(NamedTuple):
         return (self.begin + self.end) / 2
 
 
-def max_window(samples: list[Sample], count: Callable[[Sample], int]) -> tuple[int, int]:
-    """The most requests in any 60 s window: a value it reached, and one it cannot exceed.
-
-    Lower bound: the requests between two snapshots that certainly lie within 60 s of each
-    other. Upper bound: any window lies between the last snapshot before it starts and the
-    first one after it ends; the snapshot after the next sample's end plus 60 s is one such.
-    ``samples`` starts with the counters at zero and ends after the tap has exited.
-    """
-    ends = [s.end for s in samples]
-    begins = [s.begin for s in samples]
-    final = count(samples[-1])
-    lower = upper = 0
-    for i, sample in enumerate(samples):
-        j = bisect.bisect_right(ends, sample.begin + WINDOW_SECONDS) - 1
-        if j > i:
-            lower = max(lower, count(samples[j]) - count(sample))
-        if i + 1 < len(samples):
-            k = bisect.bisect_left(begins, samples[i + 1].end + WINDOW_SECONDS)
-            reached = count(samples[k]) if k < len(samples) else final
-            upper = max(upper, reached - count(sample))
-    return lower, upper
+def max_window(times: list[float]) -> int:
+    """The most arrivals in any window of 60 s (``[t, t + 60)``), from sorted times."""
+    most = 0
+    for i, begin in enumerate(times):
+        most = max(most, bisect.bisect_left(times, begin + WINDOW_SECONDS, lo=i) - i)
+    return most
 
 
 class RequestTimeline:
@@ -204,8 +188,7 @@ class RequestTimeline:
         if first is None or last is None or last.at <= first.at:
             return {"requests": final}
         seconds = last.at - first.at
-        org = max_window(self.samples, lambda s: s.requests)
-        search = max_window(self.samples, lambda s: s.searches)
+        times = self.api.request_times()
         rates = self._rates(first.at, last.at)
         return {
             "requests": final,
@@ -213,10 +196,8 @@ class RequestTimeline:
             "busy_seconds": seconds,
             "busy_rpm": (last.requests - first.requests) / seconds * 60,
             "startup_seconds": first.at - self.spawned,
-            "max_60s": org[0],
-            "max_60s_bound": org[1],
-            "max_60s_searches": search[0],
-            "max_60s_searches_bound": search[1],
+            "max_60s": max_window(times["requests"]),
+            "max_60s_searches": max_window(times["searches"]),
             "worst_60s_rpm": min(rates) if rates else math.nan,
             "bins_10s_rpm": self._bins(first.at, last.at),
             "rate_limited": self.samples[-1].rate_limited,

@@ -90,6 +90,13 @@ class LocalApi:
         ).json()
         return stats
 
+    def request_times(self) -> dict[str, list[float]]:
+        """``GET /__admin/request-times``: every request's and search's arrival, sorted."""
+        times: dict[str, list[float]] = self.session.get(
+            self.base_url + "/__admin/request-times", timeout=30
+        ).json()
+        return {name: sorted(values) for name, values in times.items()}
+
     def reset_stats(self) -> None:
         """``POST /__admin/reset-stats``."""
         self.session.post(self.base_url + "/__admin/reset-stats", timeout=10).raise_for_status()

@@ -110,7 +110,7 @@ def budget_scenario(mode: Mode, ours: OurTap, *, shared: bool) -> dict[str, Any]
     log(
         f"  {run.outcome()}: {result['server_requests']} requests, "
         f"{result['rate_limited']} x 429, {busy.get('busy_rpm', 0):.0f}/min over the busy part, "
-        f"fullest 60 s window {busy.get('max_60s', 0)}-{busy.get('max_60s_bound', 0)}"
+        f"fullest 60 s window {busy.get('max_60s', 0)}"
     )
     return result
 

@@ -233,3 +233,20 @@ def test_console_script():
     assert found.returncode == 0
     assert found.stdout.startswith("usage: kustomer-local-api")
     assert "--recent-per-day" in found.stdout
+
+
+def test_the_request_log_holds_each_request_and_search_arrival_until_reset(fresh):
+    with session(fresh.token) as http:
+        before = time.monotonic()
+        http.get(fresh.base_url + "/v1/users", timeout=10)
+        http.post(fresh.base_url + SEARCH, json={"queryContext": "conversation"}, timeout=10)
+        http.post(fresh.base_url + ARCHIVE, json={"queryContext": "conversation"}, timeout=10)
+        after = time.monotonic()
+    over_http = requests.get(fresh.base_url + "/__admin/request-times", timeout=10).json()
+    assert over_http == fresh.request_times()
+    assert len(over_http["requests"]) == fresh.stats()["requests"] == 3
+    assert len(over_http["searches"]) == fresh.stats()["search_requests"] == 2
+    assert all(before <= t <= after for t in over_http["requests"])
+    assert set(over_http["searches"]) <= set(over_http["requests"])
+    fresh.reset_stats()
+    assert fresh.request_times() == {"requests": [], "searches": []}

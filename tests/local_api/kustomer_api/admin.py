@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 def handle(app: App, method: str, path: str, params: dict[str, str], body: bytes) -> Reply:
     actions: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
         ("GET", "/__admin/stats"): lambda _payload: app.counters.snapshot(),
+        ("GET", "/__admin/request-times"): lambda _payload: app.counters.times(),
         ("POST", "/__admin/reset-stats"): lambda _payload: app.counters.reset() or {"ok": True},
         ("POST", "/__admin/configure"): lambda payload: _configure(app, payload),
         ("POST", "/__admin/mutate"): lambda payload: {

@@ -200,6 +200,10 @@ class LocalKustomer:
     def stats(self) -> dict[str, Any]:
         return self._app.counters.snapshot()
 
+    def request_times(self) -> dict[str, list[float]]:
+        """Arrival times of every request and search since the last reset (monotonic s)."""
+        return self._app.counters.times()
+
     def reset_stats(self) -> None:
         self._app.counters.reset()
 
