@@ -64,8 +64,12 @@ def retry_after_seconds(value: str | None) -> float | None:
     return min(seconds, _MAX_PAUSE_SECONDS)
 
 
-# A request this long after the one N requests earlier leaves the window of N.
-_WINDOW_MARGIN_SECONDS = 0.001
+# How much later than 60 s after the request N requests earlier a request is sent. The
+# server counts arrivals, not sends: with no margin, a request delayed on its way (thread
+# scheduling here, the network) more than the one N requests after it put N + 1 arrivals
+# in one 60 s window (the benchmark's server log counted 501 of 500). Half a second covers
+# that jitter for 0.8% of the budget.
+_WINDOW_MARGIN_SECONDS = 0.5
 
 
 class _Window:

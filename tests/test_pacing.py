@@ -35,6 +35,10 @@ def make_pacer(clock: FakeClock, rpm: int = 500, search_rpm: int = 50) -> Pacer:
     )
 
 
+# Less than the pacer's margin: how much later than another a request may arrive.
+ARRIVAL_JITTER = 0.49
+
+
 def max_in_any_window(times: list[float], window: float = 60.0) -> int:
     """The most request times that fall in any closed window [t, t + 60]."""
     times = sorted(times)
@@ -50,7 +54,11 @@ def max_in_any_window(times: list[float], window: float = 60.0) -> int:
     answers=st.lists(st.sampled_from(["ok", "low", "429"]), min_size=1, max_size=50),
 )
 def test_never_exceeds_either_budget_in_any_60_second_window(rpm, search_rpm, kinds, gaps, answers):
-    """Closed windows, from the first request, with 429 retries and server slow-downs."""
+    """Closed windows, from the first request, with 429 retries and server slow-downs.
+
+    Windows are widened by the arrival jitter the pacer allows for: the server counts a
+    request when it arrives, up to that much later than another one.
+    """
     clock = FakeClock()
     pacer = make_pacer(clock, rpm, search_rpm)
     sent: list[float] = []
@@ -66,9 +74,9 @@ def test_never_exceeds_either_budget_in_any_60_second_window(rpm, search_rpm, ki
         sent.append(clock.now)
         if is_search:
             searches.append(clock.now)
-    assert max_in_any_window(sent) <= rpm
+    assert max_in_any_window(sent, 60.0 + ARRIVAL_JITTER) <= rpm
     if searches:
-        assert max_in_any_window(searches) <= search_rpm
+        assert max_in_any_window(searches, 60.0 + ARRIVAL_JITTER) <= search_rpm
 
 
 def test_spaces_requests_evenly_instead_of_bursting():
