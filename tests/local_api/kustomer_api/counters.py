@@ -28,6 +28,10 @@ def _zero() -> dict[str, Any]:
     }
 
 
+def _no_times() -> dict[str, list[float]]:
+    return {"requests": [], "searches": []}
+
+
 def _bump(counter: dict[str, int], key: str) -> None:
     counter[key] = counter.get(key, 0) + 1
 
@@ -36,7 +40,7 @@ class Counters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts = _zero()
-        self._times: dict[str, list[float]] = {"requests": [], "searches": []}
+        self._times = _no_times()
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of every counter."""
@@ -51,7 +55,7 @@ class Counters:
     def reset(self) -> None:
         with self._lock:
             self._counts = _zero()
-            self._times = {"requests": [], "searches": []}
+            self._times = _no_times()
 
     def add(self, name: str, amount: int | list[str] = 1) -> None:
         """Add to a count, or extend a list of ids."""
