@@ -5,20 +5,29 @@ like count requests in windows and let them burst): Kustomer's budget is shared 
 the whole org, so the tap spaces its requests evenly, keeps a second, smaller budget
 for searches, slows down when the server says the org's budget is running low
 (other integrations use it too), and stops everyone until the reset after a 429.
+
+It also keeps to a share of the org's own limit (``x-ratelimit-limit``): 300 requests a
+minute on Professional, 500 on Business, 1,000 on Enterprise, 2,000 on Ultimate
+(developer.kustomer.com/docs/concepts/rate-limits), shared by every key and integration.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 SECONDS_PER_MINUTE = 60.0
+# limit * share in floating point can land a hair below a whole number (100 * 0.29 is
+# 28.999999999999996): this much is added before rounding down.
+_SHARE_EPSILON = 1e-9
 
 # x-ratelimit-reset units are not documented (kustomer-api.md §3.2 [?]): values this
 # large are epoch milliseconds or epoch seconds; anything smaller is seconds to wait.
@@ -77,11 +86,14 @@ class _Window:
 
     Even spacing alone admits N + 1 requests in a closed 60-second window (at 0 and at
     60 s); the log closes that gap, for the first requests of a run and retries too.
+    ``limit`` may be lowered at run time and raised back up to the first: the log keeps
+    the send times of as many requests as the first limit, so a lowered one counts the
+    requests already sent.
     """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.sent: deque[float] = deque()
+        self.sent: deque[float] = deque(maxlen=limit)
 
     def earliest(self, slot: float) -> float:
         """The first moment at or after ``slot`` when one more request fits."""
@@ -91,8 +103,50 @@ class _Window:
 
     def book(self, slot: float) -> None:
         self.sent.append(slot)
-        while len(self.sent) > self.limit:
-            self.sent.popleft()
+
+
+@dataclass(frozen=True)
+class RequestBudget:
+    """The tap's requests per minute, and the org limit and share they come from.
+
+    ``max_requests_per_minute``, capped at a share of the org's limit once a response
+    has told it.
+    """
+
+    configured: int
+    share: float = 1.0
+    # The org's x-ratelimit-limit, from the latest non-search response that carried one.
+    org_limit: int | None = None
+
+    @property
+    def from_org(self) -> int | None:
+        """floor(org limit * share), at least 1; None while the limit is unknown."""
+        if self.org_limit is None:
+            return None
+        return max(1, math.floor(self.org_limit * self.share + _SHARE_EPSILON))
+
+    @property
+    def effective(self) -> int:
+        """The budget the pacer keeps: the configured one or the org's share, the lower."""
+        from_org = self.from_org
+        return self.configured if from_org is None else min(self.configured, from_org)
+
+    def describe(self) -> str:
+        """One line: the org's limit, the share, and the budget the tap keeps."""
+        share = f"org_budget_share {self.share:g}"
+        from_org = self.from_org
+        if from_org is None:
+            return (
+                f"Org rate limit not reported: the tap uses {self.configured:,}/min, its "
+                f"max_requests_per_minute ({share} of the limit once a response reports it)"
+            )
+        head = f"Org rate limit {self.org_limit:,}/min: the tap uses {self.effective:,}/min"
+        if from_org <= self.configured:
+            return f"{head} ({share})"
+        return (
+            f"{head}, its max_requests_per_minute, which is lower ({share} would allow "
+            f"{from_org:,}/min)"
+        )
 
 
 class Pacer:
@@ -102,20 +156,26 @@ class Pacer:
     never N + 1 within any 60 seconds (``_Window``), so there are no bursts.
     Budgets are per process: a run cannot see the requests of the run before it, so
     the server's ``x-ratelimit-remaining`` (``observe``) guards the seam between runs.
+    The request budget follows the org's ``x-ratelimit-limit`` (``observe``): down to
+    ``org_budget_share`` of it, and back up to ``requests_per_minute`` at most.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the budgets, then what tests inject
         self,
         *,
         requests_per_minute: int,
         searches_per_minute: int,
+        org_budget_share: float = 1.0,
+        logger: logging.Logger | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """Set the two budgets; the clocks and sleep are injectable for tests."""
+        self._budget = RequestBudget(requests_per_minute, org_budget_share)
         self._interval = SECONDS_PER_MINUTE / requests_per_minute
         self._search_interval = SECONDS_PER_MINUTE / searches_per_minute
+        self._logger = logger or logging.getLogger(__name__)
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
@@ -148,6 +208,11 @@ class Pacer:
         if wait > 0:
             self._sleep(wait)
 
+    @property
+    def budget(self) -> RequestBudget:
+        """The request budget now, and the org limit and share it comes from."""
+        return self._budget
+
     def observe(
         self, headers: Mapping[str, str], *, rate_limited: bool, search: bool = False
     ) -> float:
@@ -157,18 +222,25 @@ class Pacer:
         its reset at the tap's own pace, because other integrations spend it too,
         requests are spread over the time left instead of running into 429s.
         """
+        # Whether a search's x-ratelimit-* describe the org's budget or the search budget
+        # (100/min for API keys) is [?] (kustomer-api.md §3.2): only other responses tell
+        # the org's limit, so that the search limit never passes for the org's.
+        org_limit = None if search else _to_int(headers.get("x-ratelimit-limit"))
         now_wall = self._wall_clock()
         until_reset = seconds_until_reset(headers.get("x-ratelimit-reset"), now=now_wall)
         remaining = _to_int(headers.get("x-ratelimit-remaining"))
         with self._lock:
+            changed = self._follow(org_limit)
             now = self._clock()
+            pause = 0.0
             if rate_limited:
-                pause = retry_after_seconds(headers.get("Retry-After"))
-                if pause is None:
+                retry_after = retry_after_seconds(headers.get("Retry-After"))
+                if retry_after is not None:
+                    pause = retry_after
+                else:
                     pause = until_reset if until_reset is not None else 1.0
                 self._paused_until = max(self._paused_until, now + pause)
-                return pause
-            if remaining is not None and until_reset is not None:
+            elif remaining is not None and until_reset is not None:
                 usable = remaining - _RESERVE_REQUESTS
                 interval = until_reset / usable if usable > 0 else until_reset
                 if search:
@@ -177,7 +249,22 @@ class Pacer:
                     self._server_interval = interval
                     if remaining == 0:
                         self._paused_until = max(self._paused_until, now + until_reset)
-            return 0.0
+        if changed is not None:  # logged outside the lock, once per limit the org reports
+            self._logger.info("%s", changed.describe())
+        return pause
+
+    def _follow(self, org_limit: int | None) -> RequestBudget | None:
+        """Apply a new org limit to the request budget; the new budget if the limit changed."""
+        budget = self._budget
+        # A limit of 0 or less is a broken header, not a plan: it must not stall the sync.
+        if org_limit is None or org_limit <= 0 or org_limit == budget.org_limit:
+            return None
+        self._budget = budget = replace(budget, org_limit=org_limit)
+        # The spacing changes from the next request on; the window log counts the
+        # requests already sent against the new limit at once.
+        self._interval = SECONDS_PER_MINUTE / budget.effective
+        self._window.limit = budget.effective
+        return budget
 
 
 def _to_int(value: str | None) -> int | None:
@@ -185,5 +272,5 @@ def _to_int(value: str | None) -> int | None:
         return None
     try:
         return int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, NaN, infinity
         return None

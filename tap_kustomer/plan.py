@@ -22,6 +22,8 @@ How a run spends requests:
 * A list stream reads all its pages every run; agent_states three lists a snapshot.
 * Wall time: max(requests / requests budget, searches / search budget) minutes; the
   pacer's workers keep requests in flight, so latency adds little while work remains.
+  The requests budget is the one the tap keeps: ``max_requests_per_minute``, capped at
+  ``org_budget_share`` of the org's limit (``pacing.RequestBudget``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+
+    from tap_kustomer.pacing import RequestBudget
 
 # The search streams by their context, in the order the plan shows them: one scan of a
 # context per run feeds all its selected streams.
@@ -112,6 +116,8 @@ class PlanSettings:
     # Whether start_date is before the search horizon: full runs then scan the archive.
     history: bool = True
     agent_states_snapshots: int = 1
+    # Where requests_per_minute comes from: the org's limit and the tap's share of it.
+    budget: RequestBudget | None = None
 
 
 @dataclass(frozen=True)
@@ -323,6 +329,7 @@ def render(plan: Plan, preamble: Sequence[str] = ()) -> str:
     settings = plan.settings
     lines = [
         *preamble,
+        *([f"{settings.budget.describe()}."] if settings.budget else []),
         (
             f"Budget assumed: {settings.requests_per_minute:,} requests/min, of them at most "
             f"{settings.searches_per_minute:,} searches/min; searches of {settings.page_size} "

@@ -4,8 +4,9 @@ A handful of requests through the tap's own client (paced, same key and errors):
 per search context the search totals (``meta.total``) of what a backfill reads (search
 since the horizon, the archive search before it), of the minute job's first window and
 of the last 24 hours; pages of 500 conversations (and messages, for attachments) as the
-sample of how many need a request of their own; page 1 of each selected list stream.
-``plan.estimate`` prices them.
+sample of how many need a request of their own; page 1 of each selected list stream;
+the org's rate limit from their headers (or the key's token, when only searches were
+sent), which sets the budget the wall times are priced at. ``plan.estimate`` prices them.
 """
 
 from __future__ import annotations
@@ -205,15 +206,18 @@ def measure(tap: TapKustomer) -> tuple[Counts, PlanSettings]:
         list_pages={name: pages for name, (pages, _) in list_costs.items()},
         notes={name: note for name, (_, note) in list_costs.items() if note},
     )
+    # The budget the run would keep, from the org's limit that the requests above told.
+    budget = tap.run.client.org_budget()
     settings = PlanSettings(
         streams=selected,
-        requests_per_minute=config["max_requests_per_minute"],
+        requests_per_minute=budget.effective,
         searches_per_minute=config["max_search_requests_per_minute"],
         page_size=config["page_size"],
         search_lag_seconds=config["search_lag_seconds"],
         lookback_hours=config["incremental_lookback_hours"],
         history=org.start < org.horizon,
         agent_states_snapshots=config["agent_states_snapshots"],
+        budget=budget,
     )
     return counts, settings
 
@@ -286,8 +290,9 @@ def add_plan_option(command: click.Command, tap_class: type[TapKustomer]) -> Non
             is_flag=True,
             help=(
                 "Print the cost of the backfill and of the minute job for the selected "
-                "streams (objects, requests, wall time at the configured budget), from a "
-                "handful of requests, and exit."
+                "streams (objects, requests, wall time at the tap's budget: "
+                "max_requests_per_minute, capped at org_budget_share of the org's rate "
+                "limit), from a handful of requests, and exit."
             ),
         )
     )
