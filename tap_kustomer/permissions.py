@@ -64,6 +64,11 @@ ENDPOINT_ROLES: dict[str, EndpointRoles] = {
         ("org.user.conversation.read",),
         "org.permission.conversation.read",
     ),
+    # One file of a message (Kustomer's reference page for the route); before /v1/messages,
+    # as the first matching prefix wins.
+    "/v1/messages/{id}/attachments": EndpointRoles(
+        ("org.permission.attachment.read",), ("org.user.attachment.read",)
+    ),
     "/v1/messages": _MESSAGES,
     "/v1/routing/work-sessions": EndpointRoles(
         ("org.permission.work_session.read", "org.permission.routing.read"),
@@ -95,6 +100,7 @@ ENDPOINT_ROLES: dict[str, EndpointRoles] = {
         ("org.user.customer.read",),
         "org.permission.customer.read",
     ),
+    "/v1/notes": EndpointRoles(("org.permission.note.read",), ("org.user.note.read",)),
     # Issue 15's lists. The list pages of Klasses, shortcuts and SLAs are not in the
     # reference: these are the roles of their documented siblings (get by id, shortcut
     # categories); no page names those of /v1/brands. The integration document names none.

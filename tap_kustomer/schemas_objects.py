@@ -168,9 +168,20 @@ _DAY: Schema = {
     "type": ["array", "null"],
     "items": {"type": ["array"], "items": {"type": ["integer", "number"]}},
 }
-# A holiday as the ``holiday`` objects Kustomer's clients read (name, startDate, endDate,
-# enabled); whether the dates are dates or date-times is [?], so they stay strings.
-HOLIDAY: Schema = obj(id=STRING, name=STRING, startDate=STRING, endDate=STRING, enabled=BOOLEAN)
+# A holiday as Kustomer's OpenAPI shows the ``holiday`` objects of GET /v1/schedules/{id}
+# (name, description, startDate, endDate, enabled, timestamps); whether the dates are dates
+# or date-times is [?], so they stay strings.
+HOLIDAY: Schema = obj(
+    id=STRING,
+    name=STRING,
+    description=STRING,
+    startDate=STRING,
+    endDate=STRING,
+    enabled=BOOLEAN,
+    createdAt=DATETIME,
+    modifiedAt=DATETIME,
+    updatedAt=DATETIME,
+)
 
 BUSINESS_SCHEDULES = stream_schema(
     **ORG_TIMESTAMPS,

@@ -113,7 +113,7 @@ def test_a_404_on_one_conversations_events_is_a_warning(requests_mock, caplog):
     requests_mock.get(
         f"{base}/v1/conversations/{kept}/events", json={"links": {"next": None}, "data": [event]}
     )
-    tap = TapKustomer(config={"api_token": "t", "start_date": "2025-01-01T00:00:00Z"})
+    tap = TapKustomer(config={"api_token": "t", "start_date": "2025-12-01T00:00:00Z"})
     stream = tap.streams["conversation_events"]
     records = list(stream.get_records(None))
     assert [r["conversation_id"] for r in records] == [kept]
@@ -140,7 +140,7 @@ def test_a_404_on_one_conversations_messages_is_a_warning(requests_mock, caplog)
     requests_mock.get(
         f"{base}/v1/conversations/{gone}/messages", status_code=404, json={"errors": []}
     )
-    tap = TapKustomer(config={"api_token": "t", "start_date": "2025-01-01T00:00:00Z"})
+    tap = TapKustomer(config={"api_token": "t", "start_date": "2025-12-01T00:00:00Z"})
     records = list(tap.streams["tickets"].get_records(None))
     assert [r["id"] for r in records] == [gone]
     assert records[0]["channel"] == "Phone"

@@ -8,6 +8,8 @@ skipping only its stream.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from conftest import catalog_for
 
@@ -29,7 +31,11 @@ def rel(kind, obj_id):
     return {"data": {"type": kind, "id": obj_id}}
 
 
-CONFIG = {"api_token": "t", "api_url": BASE, "start_date": "2025-01-01T00:00:00Z"}
+# A year back: inside every plausible search horizon, so no history pass is due.
+START = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=365)
+CONFIG = {"api_token": "t", "api_url": BASE, "start_date": START.strftime("%Y-%m-%dT%H:%M:%SZ")}
+# Objects updated since START.
+UPDATED = (START + dt.timedelta(days=30)).strftime("%Y-%m-%dT00:00:00.000Z")
 
 
 @pytest.fixture(autouse=True)
@@ -156,12 +162,12 @@ def test_custom_attributes_one_record_per_attribute_and_missing_resources_passed
     assert got["kobject.order.totalNum"]["resource"] == "kobject.order"
 
 
-def test_attachments_read_once_per_conversation_and_kept_when_included_lacks_them(requests_mock):
+def test_attachments_read_once_per_conversation_and_alone_when_included_lacks_them(requests_mock):
     def message(mid, files):
         return {
             "type": "message",
             "id": mid,
-            "attributes": {"updatedAt": "2025-03-01T00:00:00.000Z"},
+            "attributes": {"updatedAt": UPDATED},
             "relationships": {
                 "conversation": rel("conversation", "c1"),
                 "attachments": {"data": [{"type": "attachment", "id": f} for f in files]},
@@ -193,8 +199,14 @@ def test_attachments_read_once_per_conversation_and_kept_when_included_lacks_the
             ],
         ),
     )
+    # a3 is not in included: read alone through the documented route.
+    file_route = requests_mock.get(
+        f"{BASE}/v1/messages/m2/attachments/a3",
+        json={"data": {"type": "attachment", "id": "a3", "attributes": {"name": "label.pdf"}}},
+    )
     got = records("attachments")
     assert conversation.call_count == 1
+    assert file_route.call_count == 1
     assert conversation.last_request.qs["include"] == ["attachments"]
     assert [(r["id"], r["message_id"], r["conversation_id"]) for r in got] == [
         ("a1", "m1", "c1"),
@@ -202,15 +214,15 @@ def test_attachments_read_once_per_conversation_and_kept_when_included_lacks_the
         ("a3", "m2", "c1"),
     ]
     assert got[0]["content_type"] == "image/png"
-    assert got[2]["name"] is None  # not in included: id, message and conversation only
-    assert {r["message_updated_at"] for r in got} == {"2025-03-01T00:00:00.000Z"}
+    assert got[2]["name"] == "label.pdf"
+    assert {r["message_updated_at"] for r in got} == {UPDATED}
 
 
 def test_kobjects_one_scan_of_every_klass_with_klass_names(requests_mock):
     kobject = {
         "type": "kobject",
         "id": "o1",
-        "attributes": {"title": "Order #1", "updatedAt": "2025-03-01T00:00:00.000Z"},
+        "attributes": {"title": "Order #1", "updatedAt": UPDATED},
         "relationships": {"klass": rel("klass", "k1"), "customer": rel("customer", "cu1")},
     }
     search = requests_mock.post(f"{BASE}/v1/customers/search", json=page([kobject]))
@@ -246,7 +258,7 @@ def test_pii_mode_hashes_note_bodies(requests_mock):
     note = {
         "type": "note",
         "id": "n1",
-        "attributes": {"body": "call back at 555", "updatedAt": "2025-03-01T00:00:00.000Z"},
+        "attributes": {"body": "call back at 555", "updatedAt": UPDATED},
         "relationships": {"conversation": rel("conversation", "c1")},
     }
     requests_mock.post(f"{BASE}/v1/customers/search", json=page([note]))

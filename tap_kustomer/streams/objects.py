@@ -14,8 +14,10 @@ Why search, not lists or per-conversation children:
   ``klass_id`` and the Klass's name.
 * ``attachments``: a scan of changed messages (``queryContext: message``); only a message
   whose ``attachments`` relationship names files costs a request, one per conversation:
-  ``GET /v1/conversations/{id}/messages?include=attachments`` (documented: the attachment
-  objects come in ``included``). Kustomer documents no attachment list of its own.
+  ``GET /v1/conversations/{id}/messages?include=attachments``, the files in ``included``
+  (in Kustomer's OpenAPI, not on its current reference page: [?] whether every API honours
+  it). A file ``included`` lacks is read alone through the documented route,
+  ``GET /v1/messages/{message_id}/attachments/{id}`` (role ``org.permission.attachment.read``).
 
 All four are ``SearchStream``s, so ties, the indexing-lag overlap, resumable STATE and
 the history pass (the archive search covers companies, messages and custom objects)
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_kustomer import schemas_objects
 from tap_kustomer.client import LIST_PAGE_SIZE, NotFoundError, PermissionDeniedError
+from tap_kustomer.permissions import roles_hint
 from tap_kustomer.pii import DROP, KEEP, hashed
 from tap_kustomer.records import relationship_id
 from tap_kustomer.streams.base import KustomerStream, ListStream, SearchStream
@@ -45,6 +48,8 @@ KLASSES_PATH = "/v1/klasses"
 # Conversations whose attachments one run keeps at hand (a conversation's messages
 # change together, so their hits sit close in the scan).
 _CACHED_CONVERSATIONS = 512
+# Kustomer's documented route for one file of a message.
+FILE_ROUTE = "/v1/messages/{id}/attachments/{id}"
 
 
 def protect_fields(record: dict[str, Any], fields: frozenset[str], mode: str) -> dict[str, Any]:
@@ -96,6 +101,10 @@ class NotesStream(PersonalFieldsStream, SearchStream):
 
     name = "notes"
     query_context = "note"
+    # The archive search does not document notes: where it refuses them, the list (whose
+    # sort parameter is [?]: a list that ignores it stops the pass, never a silent hole).
+    history_path = "/v1/notes"
+    archive_documented = False
     record_schema = schemas_objects.NOTES
     personal_fields = frozenset({"body"})
 
@@ -144,9 +153,11 @@ class KObjectsStream(SearchStream):
 class AttachmentsStream(PersonalFieldsStream, SearchStream):
     """Files on messages updated since the bookmark, one request per conversation with any.
 
-    The replication key is the message's ``updatedAt`` (``message_updated_at``). A file
-    the conversation's ``included`` lacks (``include`` not honoured, or added after the
-    read) is still emitted, with its id, message and conversation.
+    The replication key is the message's ``updatedAt`` (``message_updated_at``). A file the
+    conversation's ``included`` lacks (``include`` not honoured, or the file added after the
+    read) costs one request of its own, ``GET /v1/messages/{message_id}/attachments/{id}``.
+    Where that route answers 403 or 404 the file is still emitted, with its id, message and
+    conversation only, and one warning a run says so.
     """
 
     name = "attachments"
@@ -164,6 +175,12 @@ class AttachmentsStream(PersonalFieldsStream, SearchStream):
         self._lock = threading.Lock()
         self._by_conversation: OrderedDict[str, dict[str, dict[str, Any]]] = OrderedDict()
         self._reading: dict[str, threading.Lock] = {}
+        # Set once a conversation read shows ``include`` ignored: its reads then bring no
+        # file, so each file is read alone from then on.
+        self._include_ignored = False
+        # Set by a 403 on the file route: the key lacks the role, every file would fail.
+        self._file_route_denied = False
+        self._warned_unread = False
 
     def records_for(self, hit: dict[str, Any]) -> list[dict[str, Any]]:
         """The records of the message's files."""
@@ -187,14 +204,48 @@ class AttachmentsStream(PersonalFieldsStream, SearchStream):
                 self.client.get(f"/v1/conversations/{conversation_id}/messages", params)
 
     def _files_of(self, message: dict[str, Any]) -> list[dict[str, Any]]:
-        relationship = (message.get("relationships") or {}).get("attachments") or {}
-        data = relationship.get("data") if isinstance(relationship, dict) else None
-        ids = [item["id"] for item in data or [] if isinstance(item, dict) and "id" in item]
+        ids = _file_ids(message)
         if not ids:
             return []
         conversation_id = relationship_id(message, "conversation")
-        known = self._attachments_of(conversation_id) if conversation_id else {}
-        return [known.get(file_id) or {"id": file_id} for file_id in ids]
+        known = (
+            self._attachments_of(conversation_id)
+            if conversation_id and not self._include_ignored
+            else {}
+        )
+        return [known.get(file_id) or self._read_file(message["id"], file_id) for file_id in ids]
+
+    def _read_file(self, message_id: str, file_id: str) -> dict[str, Any]:
+        """One file through the documented route; its id alone where the route refuses."""
+        if not self._file_route_denied:
+            try:
+                document = self.client.get(f"/v1/messages/{message_id}/attachments/{file_id}")
+            except PermissionDeniedError as exc:
+                self._file_route_denied = True
+                self._warn_unread(exc.status)
+            except NotFoundError as exc:
+                self._warn_unread(exc.status)
+            else:
+                found = document.get("data")
+                if isinstance(found, dict) and found.get("id") == file_id:
+                    return found
+        # What is lost: the file's name, content type and size, its redaction and upload
+        # flags and its timestamps; the id, message and conversation are kept.
+        return {"id": file_id}
+
+    def _warn_unread(self, status: int | None) -> None:
+        with self._lock:
+            if self._warned_unread:
+                return
+            self._warned_unread = True
+        self.logger.warning(
+            "attachments: GET %s answered %s: files the conversation read lacks are "
+            "emitted with their id, message and conversation only (no name, type or size); "
+            "the route needs %s",
+            FILE_ROUTE,
+            status,
+            roles_hint(FILE_ROUTE),
+        )
 
     def _attachments_of(self, conversation_id: str) -> dict[str, dict[str, Any]]:
         # Messages of one conversation are fetched side by side: the first to ask reads the
@@ -218,15 +269,34 @@ class AttachmentsStream(PersonalFieldsStream, SearchStream):
     def _read_attachments(self, conversation_id: str) -> dict[str, dict[str, Any]]:
         path = f"/v1/conversations/{conversation_id}/messages"
         params = {"page": 1, "pageSize": LIST_PAGE_SIZE, "include": "attachments"}
+        found: dict[str, dict[str, Any]] = {}
+        names_files = answers_include = False
         try:
-            found = {
-                item["id"]: item
-                for page in self.client.iter_pages(path, params)
-                for item in page.get("included") or []
-                if isinstance(item, dict) and item.get("type") == "attachment" and "id" in item
-            }
+            for page in self.client.iter_pages(path, params):
+                answers_include = answers_include or "included" in page
+                names_files = names_files or any(map(_file_ids, page.get("data") or []))
+                found.update(
+                    (item["id"], item)
+                    for item in page.get("included") or []
+                    if isinstance(item, dict) and item.get("type") == "attachment" and "id" in item
+                )
         except NotFoundError:
-            # Deleted between the search and this request: nothing to read.
-            self.logger.warning("Conversation %s: messages answered 404; skipped", conversation_id)
-            found = {}
+            # Deleted between the search and this request: its files are read alone.
+            self.logger.warning("Conversation %s: messages answered 404", conversation_id)
+        if names_files and not answers_include and not self._include_ignored:
+            # [?] An API that leaves out an empty ``included`` would look the same when
+            # every named file is gone; the files are then read alone, which costs more
+            # requests but loses nothing.
+            self._include_ignored = True
+            self.logger.info(
+                "attachments: include=attachments is ignored; each file is read through GET %s",
+                FILE_ROUTE,
+            )
         return found
+
+
+def _file_ids(message: dict[str, Any]) -> list[str]:
+    """The ids of the files a message's ``attachments`` relationship names."""
+    relationship = (message.get("relationships") or {}).get("attachments") or {}
+    data = relationship.get("data") if isinstance(relationship, dict) else None
+    return [item["id"] for item in data or [] if isinstance(item, dict) and "id" in item]

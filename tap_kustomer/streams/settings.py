@@ -6,37 +6,48 @@ attribute metadata.
 These lists are small (tens to hundreds of objects) and have no date filter, so each run
 reads them whole; a target's key merges the repeats. Endpoints, parameters and roles are
 those of Kustomer's API reference; where it is silent (the list pages of SLAs, brands and
-Klasses, the page size, whether ``include=holidays`` works on the schedule list) the
-stream asks the documented way and takes what comes: a 403 or 404 skips the stream.
+Klasses, the page size) the stream asks the documented way and takes what comes: a 403 or
+404 skips the stream.
+
+SLA versions and holidays are documented on one object only: ``GET /v1/slas/{id}`` with
+``versions`` (``all`` or ``active``) and ``GET /v1/schedules/{id}`` with
+``include=holidays`` (Kustomer's OpenAPI), both in ``included``. The lists are asked the
+same way first, as one request then serves every object (``RelatedListStream``).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_kustomer import schemas_objects
-from tap_kustomer.client import NotFoundError, PermissionDeniedError
-from tap_kustomer.records import flatten, snake_case
+from tap_kustomer.client import BadRequestError, NotFoundError, PermissionDeniedError
+from tap_kustomer.records import flatten, relationship_id, snake_case
 from tap_kustomer.streams.base import KustomerStream, ListStream
 from tap_kustomer.streams.objects import read_klasses
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
     from tap_kustomer.progress import Progress
+    from tap_kustomer.run import RunContext
 
 # The standard objects that carry custom attributes (Kustomer's custom attribute
 # reference); each Klass adds ``kobject.<name>``.
 METADATA_RESOURCES = ("company", "conversation", "customer", "message", "note", "user")
 
 
-def _included_by_id(page: dict[str, Any], *types: str) -> dict[str, dict[str, Any]]:
+def _included_by_id(document: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """A response's ``included`` objects by id; None where it sends no ``included``."""
+    if "included" not in document:
+        return None
     return {
         item["id"]: item
-        for item in page.get("included") or []
-        if isinstance(item, dict) and "id" in item and (not types or item.get("type") in types)
+        for item in document.get("included") or []
+        if isinstance(item, dict) and "id" in item
     }
 
 
@@ -44,6 +55,39 @@ def _related_ids(obj: dict[str, Any], name: str) -> list[str]:
     relationship = (obj.get("relationships") or {}).get(name)
     data = relationship.get("data") if isinstance(relationship, dict) else None
     return [item["id"] for item in data or [] if isinstance(item, dict) and "id" in item]
+
+
+def _resource(item: dict[str, Any]) -> dict[str, Any]:
+    """An embedded object as a JSON:API resource object, whether it came as one or plain."""
+    if "attributes" in item:
+        return item
+    return {"id": item["id"], "attributes": {k: v for k, v in item.items() if k != "id"}}
+
+
+def related_objects(
+    obj: dict[str, Any], name: str, back: str, included: dict[str, dict[str, Any]] | None
+) -> tuple[list[dict[str, Any]], bool]:
+    """The objects related to ``obj`` as ``name`` that a response carries, and if that is all.
+
+    Embedded in ``attributes.<name>`` ([?]: no reference page shows it) they are all there.
+    In ``included`` they are those ``obj`` names in ``relationships.<name>`` and those that
+    name ``obj`` in ``relationships.<back>`` (the schedule reference's holidays name their
+    schedule); all of them once every named one is there. Without ``included``, none is.
+    """
+    embedded = (obj.get("attributes") or {}).get(name)
+    if isinstance(embedded, list):
+        items = [item for item in embedded if isinstance(item, dict) and "id" in item]
+        return [_resource(item) for item in items], True
+    if included is None:
+        return [], False
+    named = _related_ids(obj, name)
+    found = [included[i] for i in named if i in included]
+    found += [
+        item
+        for item in included.values()
+        if item["id"] not in named and relationship_id(item, back) == obj["id"]
+    ]
+    return found, all(i in included for i in named)
 
 
 class ShortcutsStream(ListStream):
@@ -62,17 +106,87 @@ class SlasStream(ListStream):
     record_schema = schemas_objects.SLAS
 
 
-class SlaVersionsStream(ListStream):
-    """Every version of every SLA: ``GET /v1/slas?versions=all``, versions in ``included``.
+class RelatedListStream(ListStream):
+    """A settings list whose objects come with related objects: with the list, or one by one.
 
-    ``versions`` is documented on the SLA reference; ``all`` is what MeltanoLabs'
-    tap-kustomer sends ([?] whether other values exist).
+    The list is asked with ``related_params``, which only the object's own route documents:
+    one request then serves every object. A 400 to them falls back to the plain list, with
+    one warning. An object whose related objects its list page lacks is read alone
+    (``GET <path>/{id}`` with the same parameters); where that answers 404, the object's
+    related objects are unknown (None), with one warning a run.
+    """
+
+    related: ClassVar[str]
+    back: ClassVar[str]
+    related_params: ClassVar[dict[str, str]]
+
+    def __init__(self, tap: Tap, run: RunContext) -> None:
+        """Nothing said yet this run."""
+        super().__init__(tap, run)
+        self._said: set[str] = set()
+
+    def pages(self) -> Iterator[dict[str, Any]]:
+        """The list's pages, asked with ``related_params`` if the list accepts them."""
+        params = {"page": 1, "pageSize": self.page_size}
+        pages = self.client.iter_pages(self.path, {**params, **self.related_params})
+        try:
+            first = next(pages)
+        except BadRequestError as exc:
+            self.logger.warning(
+                "%s: %s; reading the plain list and each object's %s alone",
+                self.name,
+                exc,
+                self.related,
+            )
+            yield from self.client.iter_pages(self.path, params)
+            return
+        yield first
+        yield from pages
+
+    def related_of(
+        self, obj: dict[str, Any], included: dict[str, dict[str, Any]] | None
+    ) -> list[dict[str, Any]] | None:
+        """The related objects of ``obj``: from its list page, else read alone."""
+        found, complete = related_objects(obj, self.related, self.back, included)
+        if complete:
+            return found
+        self._say_once(
+            logging.INFO,
+            "%s: the list does not give every object's %s; each such object is read alone",
+            self.name,
+            self.related,
+        )
+        try:
+            document = self.client.get(f"{self.path}/{obj['id']}", self.related_params)
+        except NotFoundError as exc:
+            message = "%s: %s; such objects' %s stay unknown"
+            self._say_once(logging.WARNING, message, self.name, exc, self.related)
+            return None
+        data = document.get("data")
+        if not isinstance(data, dict):
+            return None
+        return related_objects(data, self.related, self.back, _included_by_id(document) or {})[0]
+
+    def _say_once(self, level: int, message: str, *args: object) -> None:
+        """Log ``message`` the first time this run, at ``level``."""
+        if message not in self._said:
+            self._said.add(message)
+            self.logger.log(level, message, *args)
+
+
+class SlaVersionsStream(RelatedListStream):
+    """Every version of every SLA, each once, with the SLA it belongs to.
+
+    ``versions`` is documented on one SLA (``GET /v1/slas/{id}``: ``all`` or ``active``);
+    ``GET /v1/slas?versions=all`` is what MeltanoLabs' tap-kustomer sends, and is tried first.
     """
 
     name = "sla_versions"
     path = "/v1/slas"
     record_schema = schemas_objects.SLA_VERSIONS
-    passes: ClassVar[tuple[dict[str, str], ...]] = ({"versions": "all"},)
+    related = "versions"
+    back = "sla"
+    related_params: ClassVar[dict[str, str]] = {"versions": "all"}
 
     def records(
         self,
@@ -81,21 +195,17 @@ class SlaVersionsStream(ListStream):
     ) -> Iterator[dict[str, Any]]:
         """Each version once, with the SLA it belongs to."""
         seen: set[str] = set()
-        params = {"page": 1, "pageSize": self.page_size, **self.passes[0]}
-        for page in self.client.iter_pages(self.path, params):
-            sla_of = {
-                version_id: sla["id"]
-                for sla in page.get("data") or []
-                for version_id in _related_ids(sla, "versions")
-            }
-            for version_id, version in _included_by_id(page).items():
-                if version_id in seen or version.get("type") == "sla":
-                    continue
-                seen.add(version_id)
-                record = self.to_record(version)
-                if not record.get("sla_id"):
-                    record["sla_id"] = sla_of.get(version_id)
-                yield record
+        for page in self.pages():
+            included = _included_by_id(page)
+            for sla in page.get("data") or []:
+                for version in self.related_of(sla, included) or []:
+                    if version["id"] in seen:
+                        continue
+                    seen.add(version["id"])
+                    record = self.to_record(version)
+                    if not record.get("sla_id"):
+                        record["sla_id"] = sla["id"]
+                    yield record
 
 
 class BrandsStream(ListStream):
@@ -106,19 +216,20 @@ class BrandsStream(ListStream):
     record_schema = schemas_objects.BRANDS
 
 
-class BusinessSchedulesStream(ListStream):
+class BusinessSchedulesStream(RelatedListStream):
     """Business schedules: weekly hours in one time zone, and holidays.
 
-    ``firstResponse.businessTime`` and the SLA deadlines are measured against them.
-    Holidays are asked for with ``include=holidays`` (what Kustomer's own clients send);
-    each schedule carries them in ``holidays`` whether the API embeds them or sends them
-    in ``included``.
+    ``firstResponse.businessTime`` and the SLA deadlines are measured against them. Each
+    schedule carries its holidays in ``holidays``, whether the API embeds them, sends them
+    in ``included`` or only on the schedule's own route; null where none of these answers.
     """
 
     name = "business_schedules"
     path = "/v1/schedules"
     record_schema = schemas_objects.BUSINESS_SCHEDULES
-    passes: ClassVar[tuple[dict[str, str], ...]] = ({"include": "holidays"},)
+    related = "holidays"
+    back = "schedule"
+    related_params: ClassVar[dict[str, str]] = {"include": "holidays"}
 
     def records(
         self,
@@ -126,17 +237,16 @@ class BusinessSchedulesStream(ListStream):
         progress: Progress,  # noqa: ARG002
     ) -> Iterator[dict[str, Any]]:
         """Every schedule with its holidays."""
-        params = {"page": 1, "pageSize": self.page_size, **self.passes[0]}
-        for page in self.client.iter_pages(self.path, params):
-            holidays = _included_by_id(page, "holiday")
+        for page in self.pages():
+            included = _included_by_id(page)
             for schedule in page.get("data") or []:
                 record = self.to_record(schedule)
-                if record.get("holidays") is None:
-                    record["holidays"] = [
-                        {"id": holiday_id, **(holidays[holiday_id].get("attributes") or {})}
-                        for holiday_id in record.get("holiday_ids") or []
-                        if holiday_id in holidays
-                    ]
+                holidays = self.related_of(schedule, included)
+                record["holidays"] = (
+                    None
+                    if holidays is None
+                    else [{"id": h["id"], **(h.get("attributes") or {})} for h in holidays]
+                )
                 yield record
 
 
