@@ -7,11 +7,12 @@ worker threads that fetch per-conversation endpoints.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections import Counter
 from typing import TYPE_CHECKING, Any, TypedDict
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import backoff
 import msgspec
@@ -25,14 +26,19 @@ if TYPE_CHECKING:
     import logging
     from collections.abc import Iterator, Mapping
 
-    from tap_kustomer.pacing import Pacer
+    from tap_kustomer.pacing import Pacer, RequestBudget
 
 SEARCH_PATH = "/v1/customers/search"
+# Any valid key may read its own token, whatever its roles (developer.kustomer.com quickstart).
+TOKEN_PATH = "/v1/auth/tokens/current"  # noqa: S105 - a path, not a secret
 ARCHIVE_SEARCH_PATH = "/v1/customers/archive/search"
 # Both take the search roles and, [?] in the reference, the search budget: paced as searches.
 SEARCH_PATHS = frozenset({SEARCH_PATH, ARCHIVE_SEARCH_PATH})
 # The list endpoints' page size ("most lists 100", kustomer-api.md §2.2).
 LIST_PAGE_SIZE = 100
+# Lists are reported to stop at 10,000 records (AWS Glue's Kustomer notes; [?] in the
+# reference), filtered or not.
+LIST_REACH = 10_000
 _MAX_DETAIL_CHARS = 200
 _BACKOFF_CAP_SECONDS = 60
 
@@ -67,6 +73,24 @@ class NotFoundError(KustomerAPIError):
 
 class BadRequestError(KustomerAPIError):
     """400: Kustomer refused the request itself (a body, a parameter, a page past a limit)."""
+
+
+class ListUnreachableError(KustomerAPIError):
+    """A list endpoint stopped serving pages before its end (``KustomerClient.iter_pages``).
+
+    ``where`` is the list (path and filters), ``page`` the first page it did not serve
+    and ``reached`` how many records the pages before it hold.
+    """
+
+    def __init__(
+        self, path: str, filters: Mapping[str, Any], page: int, reached: int, answer: str
+    ) -> None:
+        """Name the list, where it stopped and how."""
+        self.where = f"{path}?{urlencode(filters)}" if filters else path
+        self.page = page
+        self.reached = reached
+        msg = f"GET {self.where} stopped at page {page}, after {reached:,} records: {answer}"
+        super().__init__(msg, endpoint=f"GET {endpoint_of(path)}")
 
 
 class _Origin(TypedDict):
@@ -133,6 +157,18 @@ class KustomerClient:
         """Requests sent so far, retries included."""
         return sum(self.requests_by_endpoint.values())
 
+    def org_budget(self) -> RequestBudget:
+        """The org's rate limit and the tap's request budget, for ``--test`` and ``--plan``.
+
+        Searches do not tell the org's limit (``Pacer.observe``): when no other response
+        has yet, the key's token is read, one request.
+        """
+        if self._pacer.budget.org_limit is None:
+            # [?] Should some org refuse it, its headers have been observed all the same.
+            with contextlib.suppress(PermissionDeniedError, NotFoundError):
+                self.get(TOKEN_PATH)
+        return self._pacer.budget
+
     def get(self, link: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """GET a path or a relative ``links.next`` and return the JSON body."""
         return self._send_with_retries("GET", self._absolute(link), params, None)
@@ -146,14 +182,44 @@ class KustomerClient:
         return self._send_with_retries("POST", self.api_url + path, params, body)
 
     def iter_pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-        """Yield every page of a list endpoint, following ``links.next``."""
-        page = self.get(path, params)
+        """Yield the pages of a list endpoint from ``params["page"]`` on, following ``links.next``.
+
+        A list never ends quietly at its reach: how Kustomer refuses a page past it is [?]
+        (kustomer-api.md §9.1), so each plausible answer raises ``ListUnreachableError``
+        after the pages served: a 400 on a later page (the query was served on its first
+        page, so only the page number can be at fault), an empty page after a full one
+        that named it, a ``meta.totalPages`` past the last page served, or a list that
+        ends at exactly ``LIST_REACH`` records.
+        """
+        number = int(params.get("page", 1))
+        size = int(params.get("pageSize", LIST_PAGE_SIZE))
+        filters = {k: v for k, v in params.items() if k not in ("page", "pageSize")}
+        link: str | None = None
+        named = False  # the page before was full and named this one
         while True:
-            yield page
-            next_link = (page.get("links") or {}).get("next")
-            if not next_link or not page.get("data"):
+            try:
+                page = self.get(link) if link else self.get(path, params)
+            except BadRequestError as exc:
+                if number == 1:
+                    raise
+                reached = (number - 1) * size
+                raise ListUnreachableError(path, filters, number, reached, str(exc)) from exc
+            data = page.get("data") or []
+            meta = page.get("meta") or {}
+            if isinstance(meta.get("pageSize"), int):
+                size = meta["pageSize"]  # what the endpoint serves, not what was asked
+            reached = (number - 1) * size + len(data)
+            link = (page.get("links") or {}).get("next")
+            if data or not named:
+                yield page
+            gap = _gap(page, number, reached, named=named)
+            if gap:
+                first_unread = number + 1 if data else number
+                raise ListUnreachableError(path, filters, first_unread, reached, gap)
+            if not data or not link:
                 return
-            page = self.get(next_link)
+            named = len(data) >= size
+            number += 1
 
     def _absolute(self, link: str) -> str:
         url = urljoin(self.api_url + "/", link)
@@ -247,6 +313,21 @@ class KustomerClient:
             details["tries"],
             details.get("exception"),
         )
+
+
+def _gap(page: dict[str, Any], number: int, reached: int, *, named: bool) -> str | None:
+    """Why a list page that ends the list is not its end; None where it is, or goes on."""
+    data = page.get("data")
+    if not data and named:
+        return "an empty page where the page before named it"
+    if data and (page.get("links") or {}).get("next"):
+        return None
+    total_pages = (page.get("meta") or {}).get("totalPages")
+    if isinstance(total_pages, int) and total_pages > number:
+        return f"no further page while meta.totalPages is {total_pages}"
+    if reached == LIST_REACH:
+        return f"the list ends at exactly {LIST_REACH:,} records, its reported reach"
+    return None
 
 
 # msgspec parses the large search pages several times faster than the json module.

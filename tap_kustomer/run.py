@@ -12,7 +12,7 @@ import datetime as dt
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from tap_kustomer.client import KustomerClient
+from tap_kustomer.client import KustomerAPIError, KustomerClient
 from tap_kustomer.pacing import Pacer
 from tap_kustomer.records import parse_timestamp
 from tap_kustomer.streams.feed import Feeds
@@ -31,6 +31,10 @@ DAYS_PER_YEAR = 365.25
 
 class UnavailableStreamsError(RuntimeError):
     """Every selected stream's endpoint refused the key."""
+
+
+class UnreadListsError(KustomerAPIError):
+    """A list endpoint stopped before its end and nothing could read the rest."""
 
 
 class RunContext:
@@ -52,6 +56,8 @@ class RunContext:
         self.search_streams: list[SearchStream] = []
         # Streams skipped in this run, with the endpoint and status that refused them.
         self.unavailable_streams: dict[str, str] = {}
+        # Per stream, the parts of its lists it could not reach: the run fails at its end.
+        self.unread_lists: dict[str, list[str]] = {}
 
     @staticmethod
     def now() -> dt.datetime:
@@ -72,6 +78,9 @@ class RunContext:
         pacer = Pacer(
             requests_per_minute=self.config["max_requests_per_minute"],
             searches_per_minute=self.config["max_search_requests_per_minute"],
+            # A config file's numbers reach the tap as Decimal, which float arithmetic refuses.
+            org_budget_share=float(self.config["org_budget_share"]),
+            logger=self.logger,
         )
         return KustomerClient(
             api_url=self.config["api_url"],
@@ -92,9 +101,26 @@ class RunContext:
         """Whether ``stream`` is the last the SDK syncs."""
         return stream is list(self.streams())[-1]
 
+    def left_unread(self, stream: str, unread: str) -> None:
+        """Note a part of ``stream``'s lists that no request could reach."""
+        self.unread_lists.setdefault(stream, []).append(unread)
+
     def finish(self) -> None:
-        """After every stream: stop the feeds, name the skipped streams, fail if all were."""
+        """After every stream: stop the feeds, name the skipped streams, fail if need be.
+
+        A run fails if every selected stream was skipped, or if a list was left partly
+        unread: then only now, so that the other streams finished first.
+        """
         self.feeds.stop()
+        self._name_skipped()
+        if self.unread_lists:
+            named = "; ".join(
+                f"{name}: {', '.join(gaps)}" for name, gaps in self.unread_lists.items()
+            )
+            msg = f"records left unread, as list endpoints stop at about 10,000: {named}"
+            raise UnreadListsError(msg)
+
+    def _name_skipped(self) -> None:
         skipped = self.unavailable_streams
         if not skipped:
             return

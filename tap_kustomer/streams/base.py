@@ -10,7 +10,13 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 
-from tap_kustomer.client import LIST_PAGE_SIZE, NotFoundError, PermissionDeniedError
+from tap_kustomer.client import (
+    LIST_PAGE_SIZE,
+    BadRequestError,
+    ListUnreachableError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from tap_kustomer.conform import conform
 from tap_kustomer.permissions import unavailable_reason
 from tap_kustomer.pii import protect
@@ -167,7 +173,12 @@ class KustomerStream(Stream):
 
 
 class ListStream(KustomerStream):
-    """A ``GET`` list endpoint read whole every run, following ``links.next``."""
+    """A ``GET`` list endpoint read whole every run, following ``links.next``.
+
+    A list that stops before its end (``ListUnreachableError``: Kustomer's lists are
+    reported to stop at 10,000 records) ends the stream with one warning naming what is
+    unread, and the run fails once the other streams have finished.
+    """
 
     path: ClassVar[str]
     page_size: ClassVar[int] = LIST_PAGE_SIZE
@@ -175,6 +186,10 @@ class ListStream(KustomerStream):
     # the API hides deleted objects unless asked (kustomer-api.md §4.11, [?] for the
     # default), so both "as the API defaults" and "deleted only" are read.
     passes: ClassVar[tuple[dict[str, str], ...]] = ({},)
+    # Query parameters Kustomer's reference does not list on this endpoint: a pass that
+    # asks for one is dropped with a warning when the endpoint refuses it (400), and the
+    # run goes on with what the other passes read.
+    undocumented: ClassVar[frozenset[str]] = frozenset()
 
     def records(
         self,
@@ -197,8 +212,33 @@ class ListStream(KustomerStream):
 
     def objects(self, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """The raw objects of every page of this endpoint."""
-        for page in self.client.iter_pages(self.path, params):
+        for page in self.read_pages(params):
             yield from page.get("data") or []
+
+    def read_pages(self, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every page of this endpoint, as far as it reaches; what it does not is noted."""
+        try:
+            yield from self.client.iter_pages(self.path, params)
+        except ListUnreachableError as exc:
+            self.left_unread(str(exc))
+        except BadRequestError as exc:
+            refused = sorted(self.undocumented & params.keys())
+            if not refused:
+                raise
+            asked = ", ".join(f"{name}={params[name]}" for name in refused)
+            self.logger.warning(
+                "%s: %s refused %s, which Kustomer does not document there (%s); "
+                "the stream goes on without what it would have added",
+                self.name,
+                self.path,
+                asked,
+                exc,
+            )
+
+    def left_unread(self, unread: str) -> None:
+        """Note, and say in one line, the part of a list this stream cannot read."""
+        self.run.left_unread(self.name, unread)
+        self.logger.warning("%s: records left unread: %s", self.name, unread)
 
 
 class SearchStream(KustomerStream):
@@ -217,6 +257,11 @@ class SearchStream(KustomerStream):
 
     query_context: ClassVar[str]
     history_path: ClassVar[str | None] = None
+    # The ``sort`` value that lists ``history_path`` newest first.
+    history_sort: ClassVar[str] = "desc"
+    # Whether Kustomer documents the archive search for this context (messages,
+    # conversations, companies and custom objects): an empty answer is then believed.
+    archive_documented: ClassVar[bool] = True
     replication_key: ClassVar[str] = "updated_at"
     # About how many requests each hit costs beyond the search (sizes the look-ahead).
     requests_per_hit: ClassVar[float] = 0.0

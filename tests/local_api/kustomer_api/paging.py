@@ -43,6 +43,15 @@ def choice_param(request: Request, name: str, allowed: tuple[str, ...]) -> str |
     return raw
 
 
+def undocumented(request: Request, name: str) -> str | None:
+    """A parameter Kustomer's reference does not list on this route: refused when the
+    ``undocumented_params`` setting says so, else its value."""
+    raw = request.params.get(name)
+    if raw is not None and request.config.undocumented_params == "rejected":
+        raise HttpError(400, f"Invalid query parameter: {name}")
+    return raw
+
+
 def page_and_size(request: Request, max_size: int) -> tuple[int, int]:
     page = int_param(request, "page", 1)
     size = int_param(request, "pageSize", 100)
@@ -108,7 +117,7 @@ def list_page(
     cap = request.config.list_max_records
     if cap and start >= cap:
         # AWS Glue's connector docs report a 10,000-record limit; how the real list endpoints
-        # refuse past it (400, empty page, or not at all) is [?]: both are offered.
+        # refuse past it (400, empty page, or not at all) is [?]: each is offered.
         if request.config.list_cap_mode == "error":
             detail = (
                 f"Page limit exceeded: page {page} with pageSize {size} is beyond {cap} records"
@@ -116,8 +125,10 @@ def list_page(
             raise HttpError(400, detail)
         page_links = links(request, page, size, has_next=False)
         return Reply(200, envelope(org, {"pageSize": size, "page": page}, page_links, []))
-    # The last page under the cap still advertises `next` beyond it, as search does.
+    # The last page under the cap still advertises `next` beyond it, as search does, unless
+    # the cap is "silent": then the list just ends there.
+    silent = cap and request.config.list_cap_mode == "silent" and start + size >= cap
     items = objects[start : start + size]
-    page_links = links(request, page, size, has_next=start + size < len(objects))
+    page_links = links(request, page, size, has_next=start + size < len(objects) and not silent)
     related = included(items) if included else None
     return Reply(200, envelope(org, {"pageSize": size, "page": page}, page_links, items, related))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kustomer_api.paging import bool_param, choice_param, list_page
+from kustomer_api.paging import bool_param, choice_param, list_page, undocumented
 from kustomer_api.protocol import route
 
 if TYPE_CHECKING:
@@ -34,10 +34,13 @@ def assistants(app: App, request: Request) -> Reply:
 
 
 def tags(app: App, request: Request) -> Reply:
+    # `deleted` is documented on /v1/users only: refused here when undocumented_params says so.
+    undocumented(request, "deleted")
     return list_page(app.org, request, _not_deleted_filter(request, app.org.objects("tags")), 100)
 
 
 def teams(app: App, request: Request) -> Reply:
+    undocumented(request, "deleted")
     return list_page(app.org, request, _not_deleted_filter(request, app.org.objects("teams")), 500)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kustomer_api.seed.shapes import iso, rel
+from kustomer_api.seed.side import Side
 from kustomer_api.seed.spec import DAY_MS, HOUR_MS, MINUTE_MS
 
 if TYPE_CHECKING:
@@ -92,6 +93,22 @@ def work_sessions(b: Builder) -> None:
         signed_in = b.end_ms - b.between(10 * MINUTE_MS, 8 * HOUR_MS)
         sessions.append(work_session(b, uid, signed_in, None, kind))
     b.streams["work_sessions"] += sessions
+    if b.spec.work_session_days:
+        daily_shifts(b, Side(b, "shifts"))
+
+
+def daily_shifts(b: Builder, side: Side) -> None:
+    """``work_session_days``: one signed-out session a day per agent over that many days (up
+    to their deactivation), drawn from a random stream of their own so that the rest of the
+    org stays the same."""
+    sessions = []
+    for uid, deleted_at in [*((u, None) for u in b.humans), *b.deactivated.items()]:
+        first_day = max(b.human_created[uid], b.now_ms - b.spec.work_session_days * DAY_MS)
+        for day in range(first_day, (deleted_at or b.now_ms) - DAY_MS, DAY_MS):
+            signed_in = day + side.between(0, 4 * HOUR_MS)
+            signed_out = signed_in + side.between(4 * HOUR_MS, 9 * HOUR_MS)
+            sessions.append(work_session(b, uid, signed_in, signed_out, draw=side))
+    b.streams["work_sessions"] += sessions
 
 
 def work_session(
@@ -101,20 +118,23 @@ def work_session(
     signed_out: int | None,
     status_type: str = "offline",
     status_id: str | None = None,
+    draw: Builder | Side | None = None,
 ) -> dict:
-    rng = b.rng
+    """One work session of ``uid``; its random parts come from ``draw`` (the builder by default)."""
+    draw = draw or b
+    rng = draw.rng
     if status_id is None:
         status_id = rng.choice(b.status_ids[status_type])
     end = signed_out if signed_out is not None else b.end_ms
     span = end - signed_in
     available_ms = int(span * rng.uniform(0.5, 0.9))
-    status_at = b.between(signed_in, end)
+    status_at = draw.between(signed_in, end)
     limit = rng.choice([2, 3, 4])
     remaining = rng.randint(0, limit)
     handled = rng.randint(0, 40)
     by_status = {
         b.status_ids["available"][0]: {
-            "statusAt": iso(b.between(signed_in, end)),
+            "statusAt": iso(draw.between(signed_in, end)),
             "businessTime": available_ms,
             "time": available_ms,
             "statusSelectedCount": rng.randint(1, 4),
@@ -145,7 +165,7 @@ def work_session(
         "totalUnavailable": {"businessTime": span - available_ms, "time": span - available_ms},
         "totalTimeByStatus": by_status,
         "capacityStatus": rng.choice(["idle", "not-at-capacity", "at-capacity"]),
-        "lastAssignedItemAt": iso(b.between(signed_in, end)) if handled else None,
+        "lastAssignedItemAt": iso(draw.between(signed_in, end)) if handled else None,
         "createdAt": iso(signed_in),
         "updatedAt": iso(end if signed_out is not None else status_at),
         "modifiedAt": iso(status_at),
@@ -159,5 +179,5 @@ def work_session(
     }
     if team:
         rels["team"] = rel("team", team, "teams")
-    wid = b.oid(signed_in)
+    wid = draw.oid(signed_in)
     return b.base("work_session", wid, "v1/routing/work-sessions", attrs, rels)
