@@ -23,7 +23,13 @@ OUTPUT = ROOT / "hub" / "tap-kustomer" / f"{VARIANT}.yml"
 # The SDK's built-in settings worth listing, last; BATCH and faker are not offered.
 BUILT_INS = ("stream_maps", "stream_map_config", "flattening_enabled", "flattening_max_depth")
 NOT_OFFERED = ("faker_config", "batch_config", "flattening_max_key_length", "flattening_separator")
-KINDS = {"integer": "integer", "boolean": "boolean", "object": "object", "array": "array"}
+KINDS = {
+    "integer": "integer",
+    "number": "decimal",
+    "boolean": "boolean",
+    "object": "object",
+    "array": "array",
+}
 HEADER = {
     "name": "tap-kustomer",
     "variant": VARIANT,

@@ -113,8 +113,22 @@ class TapKustomer(Tap):
             default=500,
             title="Request budget per minute",
             description=(
-                "The whole tap's requests per minute, spaced evenly. Kustomer's org limit "
-                "(1,000, or 2,000 on Ultimate) is shared with every other integration."
+                "The whole tap's requests per minute at most, spaced evenly. Kustomer's org "
+                "limit is shared with every other integration: org_budget_share caps the "
+                "tap at a share of it."
+            ),
+        ),
+        th.Property(
+            "org_budget_share",
+            th.NumberType(exclusive_minimum=0, maximum=1),
+            default=0.5,
+            title="Share of the org's rate limit",
+            description=(
+                "The tap's request budget is at most this share of the org's rate limit, "
+                "read from Kustomer's x-ratelimit-limit header (300/min on Professional, "
+                "500 on Business, 1,000 on Enterprise, 2,000 on Ultimate, shared by every "
+                "integration), rounded down, at least 1 request a minute. A lower "
+                "max_requests_per_minute still wins. Between 0 (exclusive) and 1."
             ),
         ),
         th.Property(
@@ -165,6 +179,19 @@ class TapKustomer(Tap):
             description=(
                 "Kustomer's search index trails writes; records updated this long before a "
                 "run started are read again by the next run, so none is missed."
+            ),
+        ),
+        th.Property(
+            "horizon_overlap_days",
+            th.IntegerType(minimum=0, maximum=365),
+            default=30,
+            title="Search horizon overlap (days)",
+            description=(
+                "sync_mode full: Kustomer's search sees about two years and the archive "
+                "search what is older, with no documented exact boundary. The search scan "
+                "starts this many days before 730 days back and the history covers this "
+                "many days after it, so a boundary anywhere from 700 to 760 days back loses "
+                "nothing (objects in the band may arrive twice)."
             ),
         ),
         th.Property(
@@ -321,11 +348,13 @@ class TapKustomer(Tap):
     def check_access(self) -> None:
         """Check the key against each selected stream's endpoint, one request each.
 
-        Logs one line per stream, readable or not and why; a wrong token or region
-        stops at once, as it would fail every stream alike.
+        Logs one line per stream, readable or not and why, then the org's rate limit and
+        the tap's budget; a wrong token or region stops at once, as it would fail every
+        stream alike.
         """
         selected = [stream for stream in self.streams.values() if stream.selected]
         unreadable = [stream.name for stream in selected if not self._readable(stream)]
+        self.logger.info("%s", self.run.client.org_budget().describe())
         if unreadable:
             msg = (
                 f"{len(unreadable)} of {len(selected)} streams are not readable with this key: "

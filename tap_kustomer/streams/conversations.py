@@ -59,6 +59,11 @@ class CustomersStream(SearchStream):
 
     name = "customers"
     query_context = "customer"
+    # The archive search does not document customers: where it refuses them, the list
+    # does, newest first by Kustomer's own example (developer.kustomer.com, Get customers).
+    history_path = "/v1/customers"
+    history_sort = "-createdAt"
+    archive_documented = False
     record_schema = schemas.CUSTOMERS
 
 

@@ -29,7 +29,7 @@ from tap_kustomer.position import ARCHIVE, HistoryPosition, StreamPosition
 from tap_kustomer.records import parse_timestamp
 from tap_kustomer.search import ScanCursor, SearchCheckpoint, SearchScan, hit_key
 from tap_kustomer.streams.emit import emit
-from tap_kustomer.streams.history import HistoryPass, earliest, hit_mark, horizon
+from tap_kustomer.streams.history import HistoryPass, HorizonBand, earliest, hit_mark
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -135,7 +135,8 @@ class Consumer:
         history = self.position.history
         if self.stream.config["sync_mode"] != "full" or history.done:
             return False
-        if self.window_start >= horizon(self.stream.run.started_at):
+        band = HorizonBand.of(self.stream.config)
+        if self.window_start >= band.history_before(self.stream.run.started_at):
             history.done = True
             return False
         return True
@@ -143,8 +144,10 @@ class Consumer:
     def _search_start(self) -> SearchCheckpoint:
         stream, window_start = self.stream, self.window_start
         if self.history_due:
-            # The history pass reads what lies before the horizon, whenever it slipped out.
-            window_start = max(window_start, horizon(stream.run.started_at))
+            # The history pass reads what lies before the horizon, whenever it slipped out;
+            # the search starts before it, by the band both read.
+            band = HorizonBand.of(stream.config)
+            window_start = max(window_start, band.search_from(stream.run.started_at))
         resumed = self.position.search
         if resumed and resumed.resume_from >= window_start:
             return resumed

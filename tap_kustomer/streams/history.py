@@ -9,12 +9,26 @@ and the archive is read after search, so one that slipped out of search's reach
 while the run went on is in the archive by then. What both hold (updated between
 the scan's start and the archive pass) comes twice; a target's key merges it.
 
-Where the archive search is refused (403 or 404), conversations and messages come
-from their list endpoints (``GET /v1/<kind>?sort=desc``, newest id first) instead:
-everything updated before the horizon at the start of that pass and created since
-``start_date``. Those lists may stop at 10,000 records (AWS Glue's Kustomer notes;
-[?] in the reference); a page past their reach, a 400 or an empty page while older
-objects exist, stops the run with the range left unread, never a silent hole.
+Where exactly the boundary lies is not documented: Kustomer says search sees what was
+"updated in the past two years" and the archive what is "older than 2 years ago"
+(developer.kustomer.com, Create customer archive search). Calendar years, an archiving
+batch or an index that drops objects early could move it by days or weeks either way,
+and an object in neither scan would be lost for good. So both scans overlap it by
+``horizon_overlap_days`` (default 30, for a boundary anywhere from 700 to 760 days
+back): search starts that much before 730 days, and the history covers what was
+updated up to that much after (``HorizonBand``). An object in the band may come twice
+(a target's key merges it), never zero times.
+
+The archive search is documented for messages, conversations, companies and custom
+objects only. A context it refuses (400, 403 or 404), or answers with nothing while
+the context's list endpoint holds objects created before the band, reads its history
+from that list instead (``GET /v1/conversations``, ``/v1/messages``, ``/v1/customers``,
+``/v1/notes``, newest first), with one warning naming the context: everything updated
+before the band's end at the start of that pass and created since ``start_date``.
+Those lists may stop at 10,000 records (AWS Glue's Kustomer notes; [?] in the
+reference); a page past their reach, a 400 or an empty page while older objects
+exist, or a list that does not come newest first, stops the run with the range left
+unread, never a silent hole.
 """
 
 from __future__ import annotations
@@ -22,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from tap_kustomer.client import (
@@ -36,7 +51,7 @@ from tap_kustomer.records import format_timestamp, parse_timestamp
 from tap_kustomer.search import SearchCheckpoint, SearchScan
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     from tap_kustomer.streams.base import SearchStream
     from tap_kustomer.streams.feed import Consumer
@@ -55,8 +70,28 @@ class HistoryUnreachableError(KustomerAPIError):
 
 
 def horizon(now: dt.datetime) -> dt.datetime:
-    """The oldest ``updatedAt`` the standard search sees at ``now``."""
+    """The oldest ``updatedAt`` the standard search sees at ``now``, as documented."""
     return now - SEARCH_HORIZON
+
+
+@dataclass(frozen=True)
+class HorizonBand:
+    """The days around the documented horizon that both the search and the history read."""
+
+    overlap: dt.timedelta
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any]) -> HorizonBand:
+        """The band ``horizon_overlap_days`` sets."""
+        return cls(dt.timedelta(days=config["horizon_overlap_days"]))
+
+    def search_from(self, now: dt.datetime) -> dt.datetime:
+        """Where a full run's search scan starts: before the earliest plausible horizon."""
+        return horizon(now) - self.overlap
+
+    def history_before(self, now: dt.datetime) -> dt.datetime:
+        """What the history covers: updated before the latest plausible horizon."""
+        return horizon(now) + self.overlap
 
 
 def created_at(object_id: str) -> dt.datetime:
@@ -78,6 +113,7 @@ class HistoryPass:
         self.stream: SearchStream = consumers[0].stream
         self.start_date: dt.datetime = min(c.window_start for c in consumers)
         self.names = ", ".join(c.stream.name for c in consumers)
+        self.band = HorizonBand.of(self.stream.config)
 
     def steps(self) -> Iterator[Step]:
         """The pass's steps, then every consumer's history marked done."""
@@ -104,30 +140,51 @@ class HistoryPass:
         hits = scan.hits()
         try:
             first = next(hits, None)
-        except (PermissionDeniedError, NotFoundError) as exc:
+        except (BadRequestError, PermissionDeniedError, NotFoundError) as exc:
+            # Kustomer documents the archive for some contexts only: a refusal of this
+            # one (a 400 for an unsupported context, or no role) leaves the others alone.
             if started:
                 raise
-            yield from self._refused(exc)
+            yield from self._refused(str(exc), exc)
+            return
+        if first is None and not started and self._list_holds_history():
+            # An empty answer for a context the archive does not serve would drop its
+            # history silently; the list says there is some, so read it from there.
+            yield from self._refused("it answered no objects, while the list holds older ones")
             return
         yield None, [["source", ARCHIVE]], None
         if first is not None:
             for hit in itertools.chain([first], hits):
                 yield hit, [hit_mark(ARCHIVE, hit)], ARCHIVE
 
-    def _refused(self, exc: KustomerAPIError) -> Iterator[Step]:
+    def _list_holds_history(self) -> bool:
+        """Whether the list of a context the archive does not document holds older objects.
+
+        An empty archive is taken at its word for the contexts Kustomer documents it for;
+        for the others one list request checks it (objects created before the band's end).
+        """
+        path = self.stream.history_path
+        if path is None or self.stream.archive_documented:
+            return False
+        before = self.band.history_before(self.stream.run.now())
+        return ListReader(self, path, before).may_hold_history()
+
+    def _refused(self, why: str, exc: KustomerAPIError | None = None) -> Iterator[Step]:
         stream = self.stream
         if stream.history_path is None:
+            before = self.band.history_before(stream.run.now())
             msg = (
-                f"{self.names}: the archive search was refused ({exc}); objects last "
-                f"updated before {horizon(stream.run.now()):%Y-%m-%d} cannot be read any "
-                "other way. Give the key a search role (org.permission.search.create), or set "
-                "start_date within the last two years"
+                f"{self.names}: the archive search was refused ({why}); objects last "
+                f"updated before {before:%Y-%m-%d} cannot be read any other way. Give the key "
+                "a search role (org.permission.search.create), or set start_date within the "
+                "last two years"
             )
             raise HistoryUnreachableError(msg) from exc
         stream.logger.warning(
-            "%s: the archive search was refused (%s); reading the history from %s instead",
+            "%s: the archive search of %s was refused (%s); reading the history from %s instead",
             self.names,
-            exc,
+            stream.query_context,
+            why,
             stream.history_path,
         )
         yield None, [["source", LISTS]], None
@@ -145,7 +202,7 @@ class HistoryPass:
         stream = self.stream
         before = at.list_before
         if before is None:
-            before = horizon(stream.run.now())
+            before = self.band.history_before(stream.run.now())
             yield None, [["list_before", format_timestamp(before)]], None
         reader = ListReader(self, str(stream.history_path), before)
         page = reader.first_page(resume=at.list_page)
@@ -208,6 +265,7 @@ class ListReader:
         self.client = history.stream.client
         self.path = path
         self.before = before
+        self.sort = {"sort": history.stream.history_sort}
         # The creation time of the oldest object, where one request can tell it.
         self.oldest: dt.datetime | None = None
         # The creation time of the oldest object read so far (the pass's frontier).
@@ -215,12 +273,12 @@ class ListReader:
 
     def page(self, page: int) -> list[dict[str, Any]]:
         """One page; a page the endpoint cannot serve while older objects exist is an error."""
-        params = {"page": page, "pageSize": LIST_PAGE_SIZE, "sort": "desc"}
+        params = {"page": page, "pageSize": LIST_PAGE_SIZE, **self.sort}
         try:
             document = self.client.get(self.path, params)
         except BadRequestError as exc:
             self._unreachable(page, str(exc))
-        data: list[dict[str, Any]] = document.get("data") or []
+        data = self._newest_first(page, document.get("data") or [])
         if data:
             self.frontier = min(self.frontier, created_at(data[-1]["id"]))
             return data
@@ -229,6 +287,16 @@ class ListReader:
         older_exist = self.oldest is not None and self.oldest < self.frontier
         if more_listed or (older_exist and self.frontier > self.history.start_date):
             self._unreachable(page, "an empty page")
+        return data
+
+    def _newest_first(self, page: int, data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``data``, checked to be newest first.
+
+        The pass ends at the first object created before start_date and locates pages by
+        creation time, so a list that ignored the sort would end it early.
+        """
+        if len(data) > 1 and data[0]["id"] < data[-1]["id"]:
+            self._unreachable(page, f"objects oldest first (it ignored {self.sort})")
         return data
 
     def _unreachable(self, page: int, answer: str) -> NoReturn:
@@ -251,7 +319,7 @@ class ListReader:
         interpolation: each page read tells how many seconds a page spans, hence about
         how many pages lie before the bound.
         """
-        if not self._may_hold_history():
+        if not self.may_hold_history():
             return None
         if resume:
             return resume
@@ -272,13 +340,13 @@ class ListReader:
 
     def _probe(self, page: int) -> list[dict[str, Any]]:
         """A page read to locate the first one; a page past the list's reach reads as empty."""
-        params = {"page": page, "pageSize": LIST_PAGE_SIZE, "sort": "desc"}
+        params = {"page": page, "pageSize": LIST_PAGE_SIZE, **self.sort}
         try:
-            return self.client.get(self.path, params).get("data") or []
+            return self._newest_first(page, self.client.get(self.path, params).get("data") or [])
         except BadRequestError:
             return []
 
-    def _may_hold_history(self) -> bool:
+    def may_hold_history(self) -> bool:
         """Whether anything was created before the bound, in one request where it can tell.
 
         Without ``sort`` the list is in ascending id order in practice (the reference

@@ -26,10 +26,25 @@ class Config:
     edit_tied_records: int = 0
     # "on", "forbidden" (403 as without the role) or "missing" (404 as without the endpoint).
     archive_search: str = "on"
+    # Where search ends and the archive begins, in days back: "updated in the past two years"
+    # is all Kustomer documents, so 700 and 760 are as plausible as 730.
+    search_horizon_days: int = 730
+    # Query contexts the archive search refuses (it documents messages, conversations,
+    # companies and custom objects only), answering as archive_refusal says: "error" (400)
+    # or "empty" (200 with no objects).
+    archive_refused_contexts: tuple[str, ...] = ()
+    archive_refusal: str = "error"
+    # Whether GET /v1/notes ignores `sort=desc` (its sort parameter is [?]).
+    notes_sort_ignored: bool = False
     # > 0: paged GET lists refuse pages starting at or past this many records.
     list_max_records: int = 0
-    # What a refused list page answers: "error" (400) or "empty" (200 with no data).
+    # What a refused list page answers: "error" (400) or "empty" (200 with no data); "silent":
+    # like "empty", and the last page under the cap advertises no `next` either.
     list_cap_mode: str = "error"
+    # The order of work-session lists ([?] in the reference): "asc" (oldest first, `sort`
+    # ignored), "desc" (newest first, `sort` ignored) or "sortable" (oldest first unless
+    # `sort=desc`).
+    work_sessions_order: str = "asc"
     # "jsonapi": {status, code, title, detail} entries; "code_message": {code, message, meta}.
     error_shape: str = "jsonapi"
     # Whether org.permission.search.read grants (archive) search.
@@ -38,14 +53,34 @@ class Config:
     faults_seed: int | None = None
     # Route names ("GET /v1/assistants") this org or region lacks: they answer 404.
     missing_routes: tuple[str, ...] = ()
+    # How related objects come, where Kustomer's reference is silent ([?]). Attachments:
+    # "on" (include=attachments on a conversation's messages gives them in `included`) or
+    # "ignored" (no `included`). SLA versions asked on the list: "included", "embedded"
+    # (attributes.versions) or "per_sla" (an empty `included`: only GET /v1/slas/{id}?versions=
+    # gives them).
+    # Holidays: "included" (with include=holidays), "embedded" (attributes.holidays, always)
+    # or "per_schedule" (only GET /v1/schedules/{id}?include=holidays gives them).
+    attachments_include: str = "on"
+    sla_versions_shape: str = "included"
+    holidays_shape: str = "included"
+    # With "rejected", the parameters no list page documents answer 400: versions on
+    # GET /v1/slas, include on GET /v1/schedules, deleted on /v1/teams and /v1/tags, sort on
+    # the work-session lists (``paging.undocumented``).
+    undocumented_params: str = "accepted"
 
 
 SETTINGS = tuple(f.name for f in fields(Config))
 _CHOICES = {
     "tie_order": ("id", "shuffled"),
     "archive_search": ("on", "forbidden", "missing"),
-    "list_cap_mode": ("error", "empty"),
+    "archive_refusal": ("error", "empty"),
+    "list_cap_mode": ("error", "empty", "silent"),
+    "work_sessions_order": ("asc", "desc", "sortable"),
     "error_shape": ("jsonapi", "code_message"),
+    "attachments_include": ("on", "ignored"),
+    "sla_versions_shape": ("included", "embedded", "per_sla"),
+    "holidays_shape": ("included", "embedded", "per_schedule"),
+    "undocumented_params": ("accepted", "rejected"),
 }
 
 
@@ -60,7 +95,12 @@ def changed(config: Config, changes: dict[str, Any]) -> Config:
 
 def validated(config: Config) -> Config:
     numbers = ("latency_ms", "org_rpm", "search_rpm", "other_consumer_rpm", "slow_seconds")
-    integers = ("mutate_during_search", "edit_tied_records", "list_max_records")
+    integers = (
+        "mutate_during_search",
+        "edit_tied_records",
+        "list_max_records",
+        "search_horizon_days",
+    )
     for name in (*numbers, *integers):
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -78,7 +118,7 @@ def validated(config: Config) -> Config:
         if value not in allowed:
             msg = f"{name} must be one of {', '.join(allowed)}, got {value!r}"
             raise ValueError(msg)
-    for name in ("retry_after", "accept_search_read_role"):
+    for name in ("retry_after", "accept_search_read_role", "notes_sort_ignored"):
         if not isinstance(getattr(config, name), bool):
             msg = f"{name} must be a boolean"
             raise TypeError(msg)

@@ -14,7 +14,6 @@ from kustomer_api import search
 from kustomer_api.faults import unit
 from kustomer_api.paging import envelope, links, page_and_size
 from kustomer_api.protocol import HttpError, Reply, route
-from kustomer_api.seed import SEARCH_HORIZON_DAYS
 
 if TYPE_CHECKING:
     from kustomer_api.app import App
@@ -86,7 +85,13 @@ def _search(app: App, request: Request, *, archive: bool) -> Reply:
     matches = found.objects
     if request.config.tie_order == "shuffled":
         matches = _shuffled_ties(app, found, body, context)
-    cutoff_us = int((time.time() - SEARCH_HORIZON_DAYS * 86_400) * 1_000_000)
+    config = request.config
+    if archive and context in config.archive_refused_contexts:
+        # The archive search documents some contexts only; how it answers another is [?].
+        if config.archive_refusal == "error":
+            raise HttpError(400, f"queryContext {context} is not supported by archive search")
+        matches = []
+    cutoff_us = int((time.time() - config.search_horizon_days * 86_400) * 1_000_000)
     horizon = search.beyond_horizon if archive else search.within_horizon
     visible = horizon(matches, cutoff_us)
     total_pages = math.ceil(len(visible) / size)
