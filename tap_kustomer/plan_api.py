@@ -131,11 +131,22 @@ class _Org:
             return None, "not priced by the plan"
         page_size = getattr(stream, "page_size", LIST_PAGE_SIZE)
         passes: tuple[dict[str, str], ...] = getattr(stream, "passes", ({},))
+        notes: list[str] = []
         try:
-            pages = sum(self._pages(path, {"pageSize": page_size, **p}) for p in passes)
+            pages = sum(self._pass_pages(path, page_size, p, notes) for p in passes)
         except (PermissionDeniedError, NotFoundError) as exc:
             return 1, f"GET {path} answered {exc.status}: the run skips it"
-        return pages, ""
+        return pages, "; ".join(notes)
+
+    def _pass_pages(
+        self, path: str, page_size: int, filters: dict[str, str], notes: list[str]
+    ) -> int:
+        try:
+            return self._pages(path, {"pageSize": page_size, **filters})
+        except BadRequestError:
+            # An undocumented parameter refused: the run drops that pass (ListStream).
+            notes.append(f"GET {path} refused {', '.join(filters)}: that pass is dropped")
+            return 1
 
     def _pages(self, path: str, params: dict[str, Any]) -> int:
         first = self.client.get(path, {"page": 1, **params})

@@ -133,6 +133,18 @@ def test_a_refused_archive_search_makes_the_history_cost_unknown(api, config, un
     assert plan.first_run.complete
 
 
+def test_a_refused_undocumented_pass_costs_its_one_request_and_is_named(api, config, unpaced):
+    api.configure(undocumented_params="rejected")
+    try:
+        plan = plan_of(config, ("tags", "users"))
+    finally:
+        api.configure(undocumented_params="accepted")
+    by_stream = {cost.stream: cost for cost in plan.backfill.streams}
+    assert "GET /v1/tags refused deleted: that pass is dropped" in by_stream["tags"].note
+    assert by_stream["users"].note == ""  # deleted=true is documented on users
+    assert plan.backfill.complete
+
+
 def test_the_command_prints_the_plan_and_exits_0(api, tmp_path):
     config = cli_config(api, tmp_path, start_date="2022-01-01T00:00:00Z")
     discovered = TapKustomer(config=json.loads(config.read_text())).catalog_dict
