@@ -133,7 +133,7 @@ class RequestBudget:
 
     def describe(self) -> str:
         """One line: the org's limit, the share, and the budget the tap keeps."""
-        share = f"org_budget_share {self.share:g}"
+        share = f"org_budget_percent {self.share * 100:g}"
         from_org = self.from_org
         if from_org is None:
             return (
@@ -157,7 +157,8 @@ class Pacer:
     Budgets are per process: a run cannot see the requests of the run before it, so
     the server's ``x-ratelimit-remaining`` (``observe``) guards the seam between runs.
     The request budget follows the org's ``x-ratelimit-limit`` (``observe``): down to
-    ``org_budget_share`` of it, and back up to ``requests_per_minute`` at most.
+    ``org_budget_share`` (the setting ``org_budget_percent`` / 100) of it, and back up to
+    ``requests_per_minute`` at most.
     """
 
     def __init__(  # noqa: PLR0913 - the budgets, then what tests inject

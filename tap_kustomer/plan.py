@@ -23,7 +23,7 @@ How a run spends requests:
 * Wall time: max(requests / requests budget, searches / search budget) minutes; the
   pacer's workers keep requests in flight, so latency adds little while work remains.
   The requests budget is the one the tap keeps: ``max_requests_per_minute``, capped at
-  ``org_budget_share`` of the org's limit (``pacing.RequestBudget``).
+  ``org_budget_percent`` of the org's limit (``pacing.RequestBudget``).
 """
 
 from __future__ import annotations

@@ -302,7 +302,7 @@ def add_plan_option(command: click.Command, tap_class: type[TapKustomer]) -> Non
             help=(
                 "Print the cost of the backfill and of the minute job for the selected "
                 "streams (objects, requests, wall time at the tap's budget: "
-                "max_requests_per_minute, capped at org_budget_share of the org's rate "
+                "max_requests_per_minute, capped at org_budget_percent of the org's rate "
                 "limit), from a handful of requests, and exit."
             ),
         )

@@ -78,8 +78,7 @@ class RunContext:
         pacer = Pacer(
             requests_per_minute=self.config["max_requests_per_minute"],
             searches_per_minute=self.config["max_search_requests_per_minute"],
-            # A config file's numbers reach the tap as Decimal, which float arithmetic refuses.
-            org_budget_share=float(self.config["org_budget_share"]),
+            org_budget_share=self.config["org_budget_percent"] / 100,
             logger=self.logger,
         )
         return KustomerClient(

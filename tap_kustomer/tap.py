@@ -114,21 +114,23 @@ class TapKustomer(Tap):
             title="Request budget per minute",
             description=(
                 "The whole tap's requests per minute at most, spaced evenly. Kustomer's org "
-                "limit is shared with every other integration: org_budget_share caps the "
+                "limit is shared with every other integration: org_budget_percent caps the "
                 "tap at a share of it."
             ),
         ),
         th.Property(
-            "org_budget_share",
-            th.NumberType(exclusive_minimum=0, maximum=1),
-            default=0.5,
-            title="Share of the org's rate limit",
+            "org_budget_percent",
+            # A whole percent, not a fraction: Meltano's decimal settings set from the
+            # environment reach it as Decimal, which it then cannot serialize.
+            th.IntegerType(minimum=1, maximum=100),
+            default=50,
+            title="Percent of the org's rate limit",
             description=(
-                "The tap's request budget is at most this share of the org's rate limit, "
+                "The tap's request budget is at most this percent of the org's rate limit, "
                 "read from Kustomer's x-ratelimit-limit header (300/min on Professional, "
                 "500 on Business, 1,000 on Enterprise, 2,000 on Ultimate, shared by every "
                 "integration), rounded down, at least 1 request a minute. A lower "
-                "max_requests_per_minute still wins. Between 0 (exclusive) and 1."
+                "max_requests_per_minute still wins. From 1 to 100."
             ),
         ),
         th.Property(

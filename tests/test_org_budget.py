@@ -2,7 +2,7 @@
 
 Kustomer's limit is per org and shared by every key and integration (300/min on
 Professional, 500 on Business, 1,000 on Enterprise, 2,000 on Ultimate): the tap keeps
-``org_budget_share`` of it, never more than ``max_requests_per_minute``.
+``org_budget_percent`` of it, never more than ``max_requests_per_minute``.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def test_an_explicit_lower_max_wins_and_the_log_says_so_once(caplog):
     assert caplog.messages == [
         (
             "Org rate limit 1,000/min: the tap uses 100/min, its max_requests_per_minute, "
-            "which is lower (org_budget_share 0.5 would allow 500/min)"
+            "which is lower (org_budget_percent 50 would allow 500/min)"
         )
     ]
 
@@ -91,10 +91,10 @@ def test_a_later_limit_moves_the_budget_but_never_above_the_configured_max(caplo
     clock.now += 60  # past the windows of the requests above
     assert gap_between_two_requests(pacer, clock) == pytest.approx(60 / DEFAULT_MAX)
     assert caplog.messages == [
-        "Org rate limit 300/min: the tap uses 150/min (org_budget_share 0.5)",
+        "Org rate limit 300/min: the tap uses 150/min (org_budget_percent 50)",
         (
             "Org rate limit 2,000/min: the tap uses 500/min, its max_requests_per_minute, "
-            "which is lower (org_budget_share 0.5 would allow 1,000/min)"
+            "which is lower (org_budget_percent 50 would allow 1,000/min)"
         ),
     ]
 
@@ -246,7 +246,7 @@ def test_default_settings_keep_to_half_a_professional_orgs_limit_in_every_window
     assert fullest >= 140, summary
     assert len(result.records["conversation_events"]) == expected
     org_lines = [m for m in caplog.messages if m.startswith("Org rate limit")]
-    assert org_lines == ["Org rate limit 300/min: the tap uses 150/min (org_budget_share 0.5)"]
+    assert org_lines == ["Org rate limit 300/min: the tap uses 150/min (org_budget_percent 50)"]
 
 
 @pytest.fixture(scope="module")
@@ -257,11 +257,11 @@ def business_org():
 
 def test_the_connection_test_ends_with_the_orgs_limit_and_the_taps_budget(business_org, tmp_path):
     # From a file, as the SDK reads it: the share arrives as a Decimal.
-    config = cli_config(business_org, tmp_path, org_budget_share=0.8)
+    config = cli_config(business_org, tmp_path, org_budget_percent=80)
     result = run_cli(["--config", str(config), "--test"])
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [line for line in result.stderr.splitlines() if "readable" in line or "Org " in line]
-    expected = "Org rate limit 500/min: the tap uses 400/min (org_budget_share 0.8)"
+    expected = "Org rate limit 500/min: the tap uses 400/min (org_budget_percent 80)"
     assert expected in lines[-2], lines[-3:]  # after every stream's line, before "All ..."
     assert "All " in lines[-1]
 
@@ -284,7 +284,7 @@ def test_the_plan_prices_wall_time_at_the_share_of_the_orgs_limit(business_org):
     assert settings.requests_per_minute == 250
     backfill = plan.backfill
     assert backfill.minutes == pytest.approx(max(backfill.requests / 250, backfill.searches / 50))
-    assert "Org rate limit 500/min: the tap uses 250/min (org_budget_share 0.5)." in text
+    assert "Org rate limit 500/min: the tap uses 250/min (org_budget_percent 50)." in text
     assert "Budget assumed: 250 requests/min" in text
     # Only searches counted: one read of the key's token told the org's limit.
     assert business_org.stats()["by_route"]["GET /v1/auth/tokens/current"] == 1
