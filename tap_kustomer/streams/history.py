@@ -147,29 +147,33 @@ class HistoryPass:
                 raise
             yield from self._refused(str(exc), exc)
             return
-        if first is None and not started and self._list_holds_history():
+        if first is None and not started and (reader := self._list_with_history()):
             # An empty answer for a context the archive does not serve would drop its
             # history silently; the list says there is some, so read it from there.
-            yield from self._refused("it answered no objects, while the list holds older ones")
+            why = "it answered no objects, while the list holds older ones"
+            yield from self._refused(why, reader=reader)
             return
         yield None, [["source", ARCHIVE]], None
         if first is not None:
             for hit in itertools.chain([first], hits):
                 yield hit, [hit_mark(ARCHIVE, hit)], ARCHIVE
 
-    def _list_holds_history(self) -> bool:
-        """Whether the list of a context the archive does not document holds older objects.
+    def _list_with_history(self) -> ListReader | None:
+        """The list of a context the archive does not document, where it holds older objects.
 
         An empty archive is taken at its word for the contexts Kustomer documents it for;
         for the others one list request checks it (objects created before the band's end).
         """
         path = self.stream.history_path
         if path is None or self.stream.archive_documented:
-            return False
-        before = self.band.history_before(self.stream.run.now())
-        return ListReader(self, path, before).may_hold_history()
+            return None
+        reader = ListReader(self, path, self.band.history_before(self.stream.run.now()))
+        return reader if reader.may_hold_history() else None
 
-    def _refused(self, why: str, exc: KustomerAPIError | None = None) -> Iterator[Step]:
+    def _refused(
+        self, why: str, exc: KustomerAPIError | None = None, reader: ListReader | None = None
+    ) -> Iterator[Step]:
+        """Read the history from the list instead (``reader``, where one already looked)."""
         stream = self.stream
         if stream.history_path is None:
             before = self.band.history_before(stream.run.now())
@@ -188,11 +192,11 @@ class HistoryPass:
             stream.history_path,
         )
         yield None, [["source", LISTS]], None
-        yield from self._lists(HistoryPosition(source=LISTS))
+        yield from self._lists(HistoryPosition(source=LISTS), reader)
 
     # ---- the list endpoints ------------------------------------------------------------
 
-    def _lists(self, at: HistoryPosition) -> Iterator[Step]:
+    def _lists(self, at: HistoryPosition, reader: ListReader | None = None) -> Iterator[Step]:
         """Objects updated before the pass's bound and created since start_date, newest first.
 
         The position holds the next page to read, so an interrupted pass resumes there.
@@ -202,9 +206,9 @@ class HistoryPass:
         stream = self.stream
         before = at.list_before
         if before is None:
-            before = self.band.history_before(stream.run.now())
+            before = reader.before if reader else self.band.history_before(stream.run.now())
             yield None, [["list_before", format_timestamp(before)]], None
-        reader = ListReader(self, str(stream.history_path), before)
+        reader = reader or ListReader(self, str(stream.history_path), before)
         page = reader.first_page(resume=at.list_page)
         span = (before - self.start_date).total_seconds()
         while page is not None:
@@ -268,6 +272,7 @@ class ListReader:
         self.sort = {"sort": history.stream.history_sort}
         # The creation time of the oldest object, where one request can tell it.
         self.oldest: dt.datetime | None = None
+        self._holds_history: bool | None = None  # may_hold_history's answer, once asked
         # The creation time of the oldest object read so far (the pass's frontier).
         self.frontier = before
 
@@ -353,6 +358,11 @@ class ListReader:
         marks it unknown), so the first of two objects is checked to be the older one
         before it is taken for the oldest; in any other order the pages are searched.
         """
+        if self._holds_history is None:
+            self._holds_history = self._oldest_is_before()
+        return self._holds_history
+
+    def _oldest_is_before(self) -> bool:
         data = self.client.get(self.path, {"page": 1, "pageSize": 2}).get("data") or []
         if len(data) == 2 and data[0]["id"] > data[1]["id"]:  # noqa: PLR2004 - two objects
             return True
