@@ -173,5 +173,5 @@ def test_a_missing_endpoint_or_role_skips_only_its_stream(api, config, caplog):
     assert len(result.records["kobjects"]) == len(api.org.truth("kobjects"))
     assert {r["klass_name"] for r in result.records["kobjects"]} == {None}
     resources = {r["resource"] for r in result.records["custom_attributes"]}
-    assert resources == {"company", "conversation", "customer", "message"}
+    assert resources == {"company", "conversation", "customer", "message", "note"}
     assert len(result.records["brands"]) == len(api.org.truth("brands"))

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from kustomer_api import handlers
 from kustomer_api.handlers import routing
+from kustomer_api.handlers.settings import METADATA_ROUTE
 
 if TYPE_CHECKING:
     from kustomer_api.config import Config
@@ -81,6 +82,8 @@ def allowed(route: Route, token: Token, config: Config) -> bool:
         return True
     if route.archive and config.archive_search == "forbidden":
         return False  # as for a key without the role
+    if route.name == METADATA_ROUTE and config.metadata_route == "forbidden":
+        return False
     if route.search and config.accept_search_read_role:
         roles = (*roles, SEARCH_READ_ROLE)
     return not token.roles.isdisjoint(roles)

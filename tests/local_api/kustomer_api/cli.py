@@ -104,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--list-cap-mode", choices=("error", "empty"), default="error")
     parser.add_argument("--error-shape", choices=("jsonapi", "code_message"), default="jsonapi")
     parser.add_argument(
+        "--kobject-context",
+        choices=("accepted", "refused"),
+        default="accepted",
+        help="whether search takes queryContext kobject (every Klass) besides kobject_<klass name>",
+    )
+    parser.add_argument("--metadata-route", choices=("on", "forbidden"), default="on")
+    parser.add_argument(
         "--accept-search-read-role",
         action="store_true",
         help="let org.permission.search.read grant (archive) search",

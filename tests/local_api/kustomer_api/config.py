@@ -31,7 +31,8 @@ class Config:
     search_horizon_days: int = 730
     # Query contexts the archive search refuses (it documents messages, conversations,
     # companies and custom objects only), answering as archive_refusal says: "error" (400)
-    # or "empty" (200 with no objects).
+    # or "empty" (200 with no objects). Each by its exact name: "kobject" refuses no
+    # per-Klass context ("kobject_<klass name>").
     archive_refused_contexts: tuple[str, ...] = ()
     archive_refusal: str = "error"
     # Whether GET /v1/notes ignores `sort=desc` (its sort parameter is [?]).
@@ -67,6 +68,11 @@ class Config:
     # GET /v1/slas, include on GET /v1/schedules, deleted on /v1/teams and /v1/tags, sort on
     # the work-session lists (``paging.undocumented``).
     undocumented_params: str = "accepted"
+    # The single `kobject` search context (every Klass's KObjects; Kustomer documents only
+    # `kobject_<klass name>`): "accepted", or "refused" (400 in search and archive search).
+    kobject_context: str = "accepted"
+    # "on", or "forbidden": every GET /v1/metadata/{resource} answers 403 as without the role.
+    metadata_route: str = "on"
 
 
 SETTINGS = tuple(f.name for f in fields(Config))
@@ -81,6 +87,8 @@ _CHOICES = {
     "sla_versions_shape": ("included", "embedded", "per_sla"),
     "holidays_shape": ("included", "embedded", "per_schedule"),
     "undocumented_params": ("accepted", "rejected"),
+    "kobject_context": ("accepted", "refused"),
+    "metadata_route": ("on", "forbidden"),
 }
 
 

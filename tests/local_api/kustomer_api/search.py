@@ -21,12 +21,13 @@ CONTEXTS = {
     "conversation": "conversations",
     "message": "messages",
     "customer": "customers",
-    # Issue 15. ``kobject`` holds the KObjects of every Klass; per-Klass contexts
-    # (``kobject_<klass>``) are not modelled.
+    # Issue 15. ``kobject`` holds the KObjects of every Klass (undocumented); ``kobject_<klass
+    # name>`` those of one Klass (``split_context``).
     "company": "companies",
     "note": "notes",
     "kobject": "kobjects",
 }
+KLASS_CONTEXT_PREFIX = "kobject_"
 OPERATORS = frozenset({"equals", "in", "gte", "gt", "lte", "lt", "contains", "not_set"})
 _GROUPS = ("and", "or", "not")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -88,6 +89,25 @@ def stored_instant(value: str) -> int | None:
         return _to_us(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except ValueError:
         return None
+
+
+def split_context(context: object) -> tuple[str, str | None]:
+    """The context whose attribute names a search uses, and the Klass it is limited to.
+
+    ``kobject_<klass name>`` searches one Klass's KObjects with the attribute names of
+    ``kobject`` (``kobject_updated_at``, ``kobject_id``): the Klass name is not part of them.
+    """
+    if not isinstance(context, str):
+        msg = f"queryContext must be a string, got {context!r}"
+        raise SearchError(msg)
+    klass = context.removeprefix(KLASS_CONTEXT_PREFIX)
+    if klass != context and klass:
+        return "kobject", klass
+    if context not in CONTEXTS:
+        names = ", ".join((*CONTEXTS, f"{KLASS_CONTEXT_PREFIX}<klass name>"))
+        msg = f"queryContext must be one of {names}, got {context!r}"
+        raise SearchError(msg)
+    return context, None
 
 
 def _camel(parts: list[str]) -> str:
@@ -325,11 +345,10 @@ def matching(objects: list[dict], body: dict, context: str) -> list[dict]:
 
     Objects without the sort attribute come last in both directions (Elasticsearch's default).
     Soft-deleted objects are dropped unless ``includeDeleted`` is true. The 2-year horizon is
-    applied separately (``within_horizon``) because it moves with the wall clock.
+    applied separately (``within_horizon``) because it moves with the wall clock. A per-Klass
+    context's objects are the caller's to choose (the Klass of each KObject is in the org).
     """
-    if context not in CONTEXTS:
-        msg = f"queryContext must be one of {', '.join(CONTEXTS)}, got {context!r}"
-        raise SearchError(msg)
+    context = split_context(context)[0]
     predicate = compile_filter(body, context)
     sort = _sort_spec(body.get("sort"), context)
     include_deleted = body.get("includeDeleted") is True
@@ -355,7 +374,7 @@ def tie_runs(objects: list[dict], body: dict, context: str) -> list[tuple[int, i
     Objects without the sort attribute (they come last) form one run too. Without a ``sort``
     there are no runs: the order is then id ascending, as ``matching`` documents.
     """
-    sort = _sort_spec(body.get("sort"), context)
+    sort = _sort_spec(body.get("sort"), split_context(context)[0])
     if sort is None:
         return []
     get, is_datetime, _ = sort

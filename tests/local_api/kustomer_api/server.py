@@ -194,7 +194,7 @@ class LocalKustomer:
         """Change any ``Config`` setting: latency_ms, faults, retry_after, org_rpm, search_rpm,
         other_consumer_rpm, slow_seconds, mutate_during_search, tie_order, edit_tied_records,
         archive_search, list_max_records, list_cap_mode, error_shape, accept_search_read_role,
-        faults_seed, missing_routes."""
+        faults_seed, missing_routes, kobject_context, metadata_route (``config.Config``)."""
         self._app.configure(changes)
 
     def stats(self) -> dict[str, Any]:

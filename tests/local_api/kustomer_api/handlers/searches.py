@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from kustomer_api import search
 from kustomer_api.faults import unit
+from kustomer_api.handlers.objects import kobjects_of
 from kustomer_api.paging import envelope, links, page_and_size
 from kustomer_api.protocol import HttpError, Reply, route
 
@@ -78,14 +79,20 @@ def _search(app: App, request: Request, *, archive: bool) -> Reply:
         raise HttpError(400, "Body must be a JSON object")
     # A missing queryContext means customers (reference §4.1 [I]).
     context = body.get("queryContext", "customer")
+    config = request.config
+    if context == "kobject" and config.kobject_context == "refused":
+        # Kustomer documents per-Klass contexts only; how it answers `kobject` is [?].
+        detail = (
+            f"queryContext kobject is not supported: use {search.KLASS_CONTEXT_PREFIX}<klass name>"
+        )
+        raise HttpError(400, detail)
     try:
         found = _matching(app, body, context)
     except search.SearchError as exc:
         raise HttpError(400, str(exc)) from exc
     matches = found.objects
-    if request.config.tie_order == "shuffled":
+    if config.tie_order == "shuffled":
         matches = _shuffled_ties(app, found, body, context)
-    config = request.config
     if archive and context in config.archive_refused_contexts:
         # The archive search documents some contexts only; how it answers another is [?].
         if config.archive_refusal == "error":
@@ -124,11 +131,17 @@ def _matching(app: App, body: dict, context: str) -> _Found:
     if state.generation != app.org.generation:
         state.cache.clear()
         state.generation = app.org.generation
+    base, klass = search.split_context(context)  # first: a context that is no string is refused
     key = (context, json.dumps(body, sort_keys=True, default=str))
     found = state.cache.get(key)
     if found is None:
-        stream = search.CONTEXTS.get(context) if isinstance(context, str) else None
-        objects = app.org.objects(stream) if stream else []
+        objects = app.org.objects(search.CONTEXTS[base])
+        if klass is not None:
+            of_klass = kobjects_of(app.org, klass)
+            if of_klass is None:
+                msg = f"queryContext {context!r} names no Klass of the org"
+                raise search.SearchError(msg)
+            objects = of_klass
         found = _Found(search.matching(objects, body, context))
         if len(state.cache) >= _CACHED_SEARCHES:
             state.cache.clear()

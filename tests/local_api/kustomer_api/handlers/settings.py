@@ -41,6 +41,7 @@ _SCHEDULE_ROLES = (
     "org.user.schedule.read",
     "org.admin.schedule.read",
 )
+METADATA_ROUTE = "GET /v1/metadata/{resource}"
 _METADATA_ROLES = (
     "org.permission.metadata.read",
     "org.user.metadata.read",
@@ -182,7 +183,7 @@ ROUTES = (
     Route(
         "GET",
         re.compile(r"/v1/metadata/(?P<resource>[A-Za-z0-9_.\-]+)"),
-        "GET /v1/metadata/{resource}",
+        METADATA_ROUTE,
         _METADATA_ROLES,
         metadata,
     ),

@@ -2,12 +2,13 @@
 
 ``OrgSpec`` says what to generate and ``Org.build(spec)`` generates it: ``builder.Builder`` runs
 one step per entity (``directory``, ``routing``, ``conversations`` with ``plans``, ``messages``,
-``events`` and ``customers``, then ``recent``), all from one seeded ``random.Random``. Shapes
+``events`` and ``customers``, and ``recent``), all from one seeded ``random.Random``. Shapes
 follow the real payloads in ``shared/reference/kustomer-api.md`` §4-5.
 
 A new entity is a module with its step, appended to ``builder.STEPS``, and its stream in
-``spec.STREAMS``. The objects of issue 15 (``org_settings``, then ``crm``) are the last steps and
-draw from random streams of their own; their streams are ``spec.OBJECT_STREAMS``.
+``spec.STREAMS``. The objects of issue 15 (``org_settings``, then ``crm``, both before
+``recent``) and the typed custom attributes of every object (``custom_data``, last) draw from
+random streams of their own; the streams of issue 15 are ``spec.OBJECT_STREAMS``.
 """
 
 from kustomer_api.seed.messages import KNOWN_CHANNELS

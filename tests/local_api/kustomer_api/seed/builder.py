@@ -11,7 +11,16 @@ from __future__ import annotations
 import random
 import time
 
-from kustomer_api.seed import conversations, crm, directory, messages, org_settings, recent, routing
+from kustomer_api.seed import (
+    conversations,
+    crm,
+    custom_data,
+    directory,
+    messages,
+    org_settings,
+    recent,
+    routing,
+)
 from kustomer_api.seed.shapes import iso, rel
 from kustomer_api.seed.spec import (
     DAY_MS,
@@ -88,10 +97,14 @@ STEPS = (
     conversations.history,
     routing.work_sessions,
     messages.tie_messages,
-    recent.busy_days,
     # Issue 15's objects, each from a random stream of its own (the org above is unchanged).
     org_settings.settings,
     crm.crm,
+    # After issue 15's objects, which use none of its draws: a busy recent past leaves them
+    # those of the same org without it (so no notes, KObjects or links name its objects).
+    recent.busy_days,
+    # Typed custom attributes on every object above, from random streams of their own too.
+    custom_data.custom_data,
 )
 
 

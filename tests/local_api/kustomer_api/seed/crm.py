@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kustomer_api.seed.custom_data import ENUMERATIONS
 from kustomer_api.seed.org_settings import KLASSES
 from kustomer_api.seed.shapes import audit_attributes, rel
 from kustomer_api.seed.side import Side, ms
@@ -47,7 +48,6 @@ _FILES = (
     ("recording", "mp3", "audio/mpeg"),
     ("label", "pdf", "application/pdf"),
 )
-_ORDER_STATUSES = ("placed", "shipped", "delivered", "returned", "cancelled")
 
 
 def crm(b: Builder) -> None:
@@ -139,7 +139,7 @@ def _kobject_custom(side: Side, klass: str, n: int) -> dict:
         return {
             "orderNumberStr": f"ORD-{440000 + n}",
             "totalNum": round(rng.uniform(9, 480), 2),
-            "statusStr": rng.choice(_ORDER_STATUSES),
+            "statusStr": rng.choice(ENUMERATIONS["statusStr"]),
             "giftBool": rng.random() < 0.1,
         }
     if klass == "subscription":
@@ -154,7 +154,7 @@ def _kobjects(b: Builder, side: Side, company_ids: list[str]) -> None:
     rng = side.rng
     customer_ids = [c["id"] for c in b.streams["customers"]]
     shares = {"ecomm-order": 12, "subscription": 40, "return-request": 30}
-    for klass, (display, icon, _color, _properties) in KLASSES.items():
+    for klass, (display, icon, _color) in KLASSES.items():
         for n in range(max(3, b.spec.conversations // shares[klass])):
             created, updated = _spread(b, side)
             deleted = rng.random() < 0.02

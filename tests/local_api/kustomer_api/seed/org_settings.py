@@ -1,5 +1,5 @@
 """Org settings (issue 15): brands, business schedules with holidays, SLAs with their versions,
-shortcuts, Klasses and the custom attribute metadata of every resource.
+shortcuts, Klasses and the custom attribute metadata of every resource (``custom_data``'s).
 
 Shapes follow Kustomer's API reference where it shows them (a schedule's ``hours`` keyed "0"
 (Sunday) to "6" in minutes after local midnight, soft deletes with ``deleted``/``deletedAt``,
@@ -11,6 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kustomer_api.seed.custom_data import (
+    CUSTOM_ATTRIBUTES,
+    ENUMERATIONS,
+    SENSITIVE,
+    TARGETS,
+    TREES,
+)
 from kustomer_api.seed.shapes import audit_attributes, iso, rel
 from kustomer_api.seed.side import Side
 from kustomer_api.seed.spec import DAY_MS
@@ -55,57 +62,12 @@ _SHORTCUTS = (
     "Chargeback received",
     "Thanks for your patience",
 )
-# Klass name -> (display name, icon, color, {attribute: (display name, metadata type)})
+# Klass name -> (display name, icon, color); their attributes are ``custom_data``'s.
 KLASSES = {
-    "ecomm-order": (
-        "Order",
-        "cart",
-        "#5B6CF9",
-        {
-            "orderNumberStr": ("Order number", "string"),
-            "totalNum": ("Total", "number"),
-            "statusStr": ("Status", "string"),
-            "placedAt": ("Placed at", "date"),
-            "giftBool": ("Gift", "boolean"),
-        },
-    ),
-    "subscription": (
-        "Subscription",
-        "refresh",
-        "#2BA84A",
-        {"planStr": ("Plan", "string"), "renewsAt": ("Renews at", "date")},
-    ),
-    "return-request": (
-        "Return",
-        "undo",
-        "#E4572E",
-        {"rmaStr": ("RMA", "string"), "reasonTree": ("Reason", "tree")},
-    ),
+    "ecomm-order": ("Order", "cart", "#5B6CF9"),
+    "subscription": ("Subscription", "refresh", "#2BA84A"),
+    "return-request": ("Return", "undo", "#E4572E"),
 }
-# Custom attribute metadata of the standard objects, matching the ``custom`` keys the org's
-# objects carry. Notes and users have none: their metadata answers 404.
-_STANDARD_METADATA = {
-    "conversation": {
-        "orderNumberStr": ("Order number", "string"),
-        "refundNum": ("Refund", "number"),
-        "vipBool": ("VIP", "boolean"),
-        "reasonTree": ("Reason", "tree"),
-    },
-    "customer": {"tierStr": ("Tier", "string")},
-    "company": {"accountTierStr": ("Account tier", "string"), "seatsNum": ("Seats", "number")},
-    "message": {"sentimentScoreNum": ("Sentiment score", "number")},
-}
-_TREES = {
-    "reasonTree": {
-        "children": [
-            {"value": "billing", "displayName": "Billing", "children": [{"value": "refund"}]},
-            {"value": "shipping", "displayName": "Shipping", "children": [{"value": "delay"}]},
-            {"value": "product", "displayName": "Product", "children": [{"value": "defect"}]},
-            {"value": "other", "displayName": "Other"},
-        ]
-    }
-}
-_ENUMERATIONS = {"tierStr": ["gold", "silver"], "accountTierStr": ["enterprise", "growth", "free"]}
 
 
 def settings(b: Builder) -> None:
@@ -246,14 +208,16 @@ def _shortcuts(b: Builder, side: Side) -> None:
 
 def _klasses(b: Builder, side: Side) -> dict[str, str]:
     ids = {}
-    for name, (display, icon, color, properties) in KLASSES.items():
+    for name, (display, icon, color) in KLASSES.items():
         created, updated = _created(b, side)
+        properties = CUSTOM_ATTRIBUTES[f"kobject.{name}"]
+        described = {k: {"displayName": d, "type": t} for k, (d, t) in properties.items()}
         attrs = {
             "name": name,
             "displayName": display,
             "icon": icon,
             "color": color,
-            "metadata": {"properties": {k: {"displayName": v[0]} for k, v in properties.items()}},
+            "metadata": {"properties": described},
             **audit_attributes(created, updated, deleted=False),
         }
         klass_id = side.oid(created)
@@ -265,11 +229,8 @@ def _klasses(b: Builder, side: Side) -> dict[str, str]:
 
 
 def _metadata(b: Builder, side: Side) -> None:
-    resources = {
-        **_STANDARD_METADATA,
-        **{f"kobject.{name}": spec[3] for name, spec in KLASSES.items()},
-    }
-    for resource, properties in resources.items():
+    """The metadata of every resource of ``CUSTOM_ATTRIBUTES``; users have none (404)."""
+    for resource, properties in CUSTOM_ATTRIBUTES.items():
         created, updated = _created(b, side)
         described = {}
         for name, (display, kind) in properties.items():
@@ -278,12 +239,17 @@ def _metadata(b: Builder, side: Side) -> None:
                 "type": kind,
                 "modifiedAt": iso(side.between(created, updated)),
                 "modifiedBy": b.api_user_id,
+                # [?] what it flags beyond ``sensitive``: no attribute here has sub-attributes.
                 "hasSensitiveAttributes": False,
             }
-            if name in _ENUMERATIONS:
-                entry.update(enumeration=True, values=_ENUMERATIONS[name])
-            if name in _TREES:
-                entry["tree"] = _TREES[name]
+            if name in ENUMERATIONS:
+                entry.update(enumeration=True, values=ENUMERATIONS[name])
+            if name in TREES:
+                entry["tree"] = TREES[name]
+            if name in TARGETS:
+                entry["target"] = TARGETS[name]
+            if name in SENSITIVE[resource]:
+                entry["sensitive"] = True
             described[name] = entry
         attrs = {"properties": described, "createdAt": iso(created), "updatedAt": iso(updated)}
         # The metadata of a resource is addressed by the resource's name, not an ObjectId.
