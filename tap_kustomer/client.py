@@ -75,6 +75,10 @@ class BadRequestError(KustomerAPIError):
     """400: Kustomer refused the request itself (a body, a parameter, a page past a limit)."""
 
 
+class ContextRefusedError(KustomerAPIError):
+    """A search context the org refuses (400 on its first page): its stream is skipped."""
+
+
 class ListUnreachableError(KustomerAPIError):
     """A list endpoint stopped serving pages before its end (``KustomerClient.iter_pages``).
 

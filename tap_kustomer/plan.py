@@ -32,6 +32,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tap_kustomer.klass_directory import is_klass_stream_name
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
@@ -118,6 +120,9 @@ class PlanSettings:
     agent_states_snapshots: int = 1
     # Where requests_per_minute comes from: the org's limit and the tap's share of it.
     budget: RequestBudget | None = None
+    # The search streams' contexts: CONTEXT_OF, and the per-Klass streams' (``kobject``
+    # where the org accepts it, each Klass's own where it refuses it).
+    contexts: Mapping[str, str] = field(default_factory=lambda: CONTEXT_OF)
 
 
 @dataclass(frozen=True)
@@ -231,7 +236,7 @@ class _Pricer:
         if stream == AGENT_STATES_STREAM:
             requests = float(AGENT_STATES_REQUESTS * self.settings.agent_states_snapshots)
             return StreamCost(stream, None, 0.0, requests, note)
-        context = CONTEXT_OF.get(stream)
+        context = self.settings.contexts.get(stream)
         if context is None:  # a list stream
             return StreamCost(stream, None, 0.0, self.counts.list_pages.get(stream), note)
         volume = self.events if stream == "conversation_events" else self.counts.volumes[context]
@@ -258,7 +263,7 @@ class _Pricer:
         """The searches of the context's one scan, shown on its first selected stream."""
         selected = [
             name
-            for name, of in CONTEXT_OF.items()
+            for name, of in self.settings.contexts.items()
             if of == context and name in self.settings.streams
         ]
         if stream != selected[0]:
@@ -282,9 +287,20 @@ class _Pricer:
             return objects * counts.needs_messages_share * counts.message_pages
         if stream == "attachments":
             return objects * counts.attachment_requests
-        if stream == "kobjects":  # the Klass names, one page, read when a run meets a KObject
-            return min(objects, 1.0)
+        if stream == "kobjects" or is_klass_stream_name(stream):
+            return self.klass_list(stream, objects)
         return 0.0
+
+    def klass_list(self, stream: str, objects: float) -> float:
+        """The Klass list, one page a run, on the first stream that reads it.
+
+        ``kobjects`` reads it for Klass names when it meets a KObject; the Klass streams
+        read it for their Klasses, even when idle.
+        """
+        readers = [n for n in self.settings.streams if n == "kobjects" or is_klass_stream_name(n)]
+        if stream != readers[0]:
+            return 0.0
+        return 1.0 if any(map(is_klass_stream_name, readers)) else min(objects, 1.0)
 
 
 # ---- the text the command prints ----------------------------------------------------------
@@ -345,7 +361,7 @@ def render(plan: Plan, preamble: Sequence[str] = ()) -> str:
             _row(c.stream, objects, number(c.searches), number(c.requests), c.note)
             for c in run.streams
             # Lists and snapshots are priced by their pages, not their objects.
-            for objects in [number(c.objects) if c.stream in CONTEXT_OF else "-"]
+            for objects in [number(c.objects) if c.stream in settings.contexts else "-"]
         ]
         floor = "" if run.complete else "at least "
         total = f"= {floor}{number(run.requests)} requests"

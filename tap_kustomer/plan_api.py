@@ -40,7 +40,9 @@ from tap_kustomer.plan import (
     render,
 )
 from tap_kustomer.records import format_timestamp, relationship_id
+from tap_kustomer.search import attribute_prefix
 from tap_kustomer.streams.history import horizon
+from tap_kustomer.streams.klasses import KlassObjectsStream
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -79,7 +81,7 @@ class _Org:
         self, context: str, since: dt.datetime, *, archive: bool = False, sample: bool = False
     ) -> int:
         """Objects of ``context`` updated since ``since``, from one search's ``meta.total``."""
-        key = f"{context}_updated_at"
+        key = f"{attribute_prefix(context)}_updated_at"
         body: dict[str, Any] = {
             "queryContext": context,
             "and": [{key: {"gte": format_timestamp(since)}}],
@@ -100,6 +102,13 @@ class _Org:
         path = ARCHIVE_SEARCH_PATH if archive else SEARCH_PATH
         msg = f"POST {path} reported no meta.total: the plan cannot count {context}s"
         raise PlanError(msg)
+
+    def volume_or_refused(self, context: str) -> Volume | None:
+        """The context's volume since start_date; None where the org refuses the context."""
+        try:
+            return self.volume(context, self.start)
+        except BadRequestError:
+            return None
 
     def volume(self, context: str, since: dt.datetime, like: Volume | None = None) -> Volume:
         """What a backfill, the first incremental run and a day hold of ``context``.
@@ -183,7 +192,15 @@ def _last_page(has_data: Callable[[int], bool]) -> int:
 def measure(tap: TapKustomer) -> tuple[Counts, PlanSettings]:
     """Ask the org what the selected streams will meet, and the settings that price it."""
     config = tap.config
-    order = list(CONTEXT_OF)  # the search streams first, the conversation scan's on top
+    contexts = {
+        **CONTEXT_OF,
+        **{
+            name: stream.query_context
+            for name, stream in tap.streams.items()
+            if isinstance(stream, KlassObjectsStream)
+        },
+    }
+    order = list(contexts)  # the search streams first, the conversation scan's on top
     selected = tuple(
         sorted(
             (name for name, stream in tap.streams.items() if stream.selected),
@@ -191,10 +208,7 @@ def measure(tap: TapKustomer) -> tuple[Counts, PlanSettings]:
         )
     )
     org = _Org(tap, {"conversation", *(["message"] if "attachments" in selected else [])})
-    volumes = {
-        context: org.volume(context, org.start)
-        for context in dict.fromkeys(CONTEXT_OF[s] for s in selected if s in CONTEXT_OF)
-    }
+    volumes = _volumes(tap, org, selected, contexts)
     events = None
     events_start = _events_start(tap)
     if "conversation_events" in selected and events_start > org.start:
@@ -202,7 +216,7 @@ def measure(tap: TapKustomer) -> tuple[Counts, PlanSettings]:
     list_costs = {
         name: org.list_pages(tap.streams[name])
         for name in selected
-        if name not in CONTEXT_OF and name != AGENT_STATES_STREAM
+        if name not in contexts and name != AGENT_STATES_STREAM
     }
     conversations = org.samples["conversation"]
     tickets = cast("TicketsStream", tap.streams["tickets"])
@@ -229,8 +243,34 @@ def measure(tap: TapKustomer) -> tuple[Counts, PlanSettings]:
         history=org.start < org.horizon,
         agent_states_snapshots=config["agent_states_snapshots"],
         budget=budget,
+        contexts=contexts,
     )
     return counts, settings
+
+
+def _volumes(
+    tap: TapKustomer, org: _Org, selected: tuple[str, ...], contexts: dict[str, str]
+) -> dict[str, Volume]:
+    """The volume of each selected context; where the org refuses one, the streams' own.
+
+    A refused ``kobject`` prices the Klass streams at their own contexts, as the run then
+    reads them, and ``kobjects`` at nothing (it is skipped).
+    """
+    volumes: dict[str, Volume] = {}
+    for context in dict.fromkeys(contexts[s] for s in selected if s in contexts):
+        volume = org.volume_or_refused(context)
+        if volume is not None:
+            volumes[context] = volume
+            continue
+        volumes[context] = Volume(0, 0, 0, 0, note=f"the org refuses queryContext {context}")
+        for name in selected:
+            stream = tap.streams[name]
+            if contexts.get(name) == context and isinstance(stream, KlassObjectsStream):
+                own = stream.own_context
+                if own is not None:
+                    contexts[name] = own
+                    volumes[own] = org.volume(own, org.start)
+    return volumes
 
 
 def _tickets_needing_messages(

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from tap_kustomer.client import KustomerAPIError, KustomerClient
+from tap_kustomer.klass_directory import KlassDirectory
 from tap_kustomer.pacing import Pacer
 from tap_kustomer.records import parse_timestamp
 from tap_kustomer.streams.feed import Feeds
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from tap_kustomer.streams.base import SearchStream
 
 DEFAULT_HISTORY_YEARS = 5
+# Discovery types custom attributes with what it reads, and without them where it cannot:
+# a host that does not answer must not hold ``--discover`` for minutes of retries.
+DISCOVERY_TRIES = 2
+DISCOVERY_TIMEOUT = 15
 DAYS_PER_YEAR = 365.25
 
 
@@ -58,6 +63,8 @@ class RunContext:
         self.unavailable_streams: dict[str, str] = {}
         # Per stream, the parts of its lists it could not reach: the run fails at its end.
         self.unread_lists: dict[str, list[str]] = {}
+        # Set by ``--discover`` before the client is built.
+        self.discovering = False
 
     @staticmethod
     def now() -> dt.datetime:
@@ -86,10 +93,17 @@ class RunContext:
             token=self.config["api_token"],
             user_agent=self.config["user_agent"],
             pacer=pacer,
-            timeout_seconds=self.config["request_timeout_seconds"],
-            max_tries=self.config["max_retries"] + 1,
+            timeout_seconds=min(self.config["request_timeout_seconds"], DISCOVERY_TIMEOUT)
+            if self.discovering
+            else self.config["request_timeout_seconds"],
+            max_tries=DISCOVERY_TRIES if self.discovering else self.config["max_retries"] + 1,
             logger=self.logger,
         )
+
+    @cached_property
+    def klasses(self) -> KlassDirectory:
+        """The org's Klasses, read once a run when a stream first needs them."""
+        return KlassDirectory(lambda: self.client, self.logger)
 
     @cached_property
     def feeds(self) -> Feeds:

@@ -53,6 +53,16 @@ TIE_KEYS: tuple[tuple[str, str], ...] = (
 Value = dt.datetime | str
 
 
+def attribute_prefix(context: str) -> str:
+    """The prefix of a context's search attributes: ``kobject`` for ``kobject_<klass>``.
+
+    [?] Kustomer documents the per-Klass contexts and names custom object attributes
+    ``kobject_custom_<klass>_<attr>``, so the standard ones are taken to stay
+    ``kobject_updated_at`` in every Klass's context, as in the ``kobject`` one.
+    """
+    return "kobject" if context.startswith("kobject_") else context
+
+
 class SearchTieTooLargeError(RuntimeError):
     """A page of objects shares every key the search can order by."""
 
@@ -192,7 +202,7 @@ class SearchScan:
         inclusive: bool,
     ) -> list[dict[str, Any]]:
         def attribute(key_level: int) -> str:
-            return f"{self.context}_{TIE_KEYS[key_level][0]}"
+            return f"{attribute_prefix(self.context)}_{TIE_KEYS[key_level][0]}"
 
         criteria: list[dict[str, Any]] = []
         for key_level, value in equal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import cached_property
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -16,12 +17,15 @@ from singer_sdk.singerlib import Catalog
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_kustomer.client import AuthenticationError, KustomerAPIError
+from tap_kustomer.discovery import typed_catalog
+from tap_kustomer.klass_directory import is_klass_stream_name
 from tap_kustomer.output import SingerWriter
 from tap_kustomer.permissions import unavailable_reason
 from tap_kustomer.pii import DROP, HASH, KEEP
 from tap_kustomer.plan_api import add_plan_option
 from tap_kustomer.run import RunContext
 from tap_kustomer.streams import STREAM_TYPES
+from tap_kustomer.streams.klasses import KlassObjectsStream
 from tap_kustomer.validation import (
     InvalidInputError,
     catalog_problems,
@@ -281,7 +285,11 @@ class TapKustomer(Tap):
         message_writer: GenericSingerWriter[Any, Any] | None = None,
     ) -> None:
         """Build the tap; settings, STATE and catalog problems stop it in one line."""
+        # Per-Klass streams are named at discovery: their STATE is checked like the others'.
         names = [stream_type.name for stream_type in STREAM_TYPES]
+        if isinstance(state, dict):
+            bookmarks = state.get("bookmarks")
+            names += [n for n in bookmarks or () if is_klass_stream_name(str(n))]
         if isinstance(state, dict) and (problems := state_problems(state, names)):
             # Checked first: the SDK reads the bookmarks while it builds the tap.
             raise InvalidInputError("; ".join(problems))
@@ -301,7 +309,7 @@ class TapKustomer(Tap):
             catalog_dict = self.input_catalog.to_dict() if self.input_catalog else None
             problems = [
                 *settings_problems(self.config, RunContext.now()),
-                *catalog_problems(catalog_dict, names),
+                *catalog_problems(catalog_dict, [*names, *self._klass_stream_names()]),
             ]
             if problems:
                 raise InvalidInputError("; ".join(problems))
@@ -386,5 +394,36 @@ class TapKustomer(Tap):
         return RunContext(self.config, self.logger, started_at, streams)
 
     def discover_streams(self) -> list[KustomerStream]:
-        """One instance of every stream."""
-        return [stream_type(self, self.run) for stream_type in STREAM_TYPES]
+        """One instance of every stream, and the catalog's per-Klass streams."""
+        streams: list[KustomerStream] = [
+            stream_type(self, self.run) for stream_type in STREAM_TYPES
+        ]
+        catalog = self.input_catalog
+        for name in self._klass_stream_names():
+            assert catalog is not None  # noqa: S101 - names come from it
+            schema = catalog[name].schema.to_dict()
+            streams.append(KlassObjectsStream(self, self.run, name=name, schema=schema))
+        return streams
+
+    def _klass_stream_names(self) -> list[str]:
+        """The per-Klass streams the input catalog names (discovery names them)."""
+        return [name for name in self.input_catalog or () if is_klass_stream_name(name)]
+
+    def run_discovery(self) -> str:
+        """Write the catalog: custom attributes typed, and one stream per Klass.
+
+        Only ``--discover`` reads the API for it (``discovery.py``); a run with a catalog
+        takes the types from it, and a run without one syncs ``custom`` untyped.
+        """
+        self.run.discovering = True
+        catalog = typed_catalog(
+            self._singer_catalog,
+            self.run,
+            lambda name, klass: KlassObjectsStream(
+                self, self.run, name=name, schema=None, klass_name=klass
+            ),
+            self.logger,
+        )
+        text = json.dumps(catalog.to_dict(), indent=2)
+        print(text)  # noqa: T201 - the SDK's own way to write the catalog
+        return text

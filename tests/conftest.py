@@ -22,6 +22,7 @@ from kustomer_api.seed import STREAMS
 from loaders import ROOT, postgres_server
 
 import tap_kustomer.run as run_module
+from tap_kustomer.klass_directory import is_klass_stream_name
 from tap_kustomer.pacing import Pacer
 from tap_kustomer.tap import TapKustomer
 
@@ -82,6 +83,25 @@ def catalog_for(config: dict[str, Any], streams: tuple[str, ...] | None) -> dict
     if streams is None:
         return None
     return select_streams(TapKustomer(config=config, validate_config=False).catalog_dict, streams)
+
+
+def discovered_catalog(config: dict[str, Any], streams: Collection[str] | None = None) -> dict:
+    """What ``--discover`` writes (custom attributes typed, a stream per Klass), in-process.
+
+    ``streams``: select exactly these, and every per-Klass stream; None selects nothing more.
+    """
+    stdout = captured_stdout()
+    with contextlib.redirect_stdout(stdout):
+        TapKustomer(config=config, validate_config=False).run_discovery()
+    catalog = json.loads(written(stdout))
+    if streams is not None:
+        klasses = [
+            e["tap_stream_id"]
+            for e in catalog["streams"]
+            if is_klass_stream_name(e["tap_stream_id"])
+        ]
+        select_streams(catalog, [*streams, *klasses])
+    return catalog
 
 
 @contextlib.contextmanager

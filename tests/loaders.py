@@ -106,6 +106,20 @@ def load(loader: str, config: dict, singer_output: str, work: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
+def duckdb_query(path: Path, query: str) -> list[list]:
+    """Rows of one query, read with the loader's own duckdb."""
+    script = (
+        "import duckdb, json, sys\n"
+        "db = duckdb.connect(sys.argv[1], read_only=True)\n"
+        "print(json.dumps(db.execute(sys.argv[2]).fetchall(), default=str))\n"
+    )
+    python = LOADERS / "target-duckdb" / "venv" / "bin" / "python"
+    out = subprocess.run(
+        [str(python), "-c", script, str(path), query], capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out)
+
+
 def duckdb_counts(path: Path, schema: str) -> dict[str, int]:
     """Rows per table of ``schema``, read with the loader's own duckdb."""
     script = (

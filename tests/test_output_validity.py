@@ -12,18 +12,23 @@ from conftest import (
     SyncResult,
     catalog_for,
     cli_config,
+    discovered_catalog,
     meltano_env,
     output_of_sync,
     run_cli,
     run_meltano,
     run_tap,
     unlimited_api,
+    unpaced_runs,
     write_json,
 )
 from jsonschema import Draft7Validator
 from kustomer_api import OrgSpec
-from loaders import duckdb_counts, load, postgres_counts
+from kustomer_api.seed.custom_data import SENSITIVE
+from loaders import duckdb_counts, duckdb_query, load, postgres_counts, psql
 
+from tap_kustomer.klass_directory import klass_stream_name
+from tap_kustomer.pii import hashed
 from tap_kustomer.tap import TapKustomer
 
 # Runs Meltano in this project: one such module at a time (conftest.meltano_lock).
@@ -58,7 +63,10 @@ def org():
 
 @pytest.fixture(scope="module")
 def output_of(org):
-    """Each mode's Singer output over every stream, from one run per mode."""
+    """Each mode's Singer output over every stream and every Klass's, from one run per mode.
+
+    The catalog is the discovered one: custom attributes typed, a stream per Klass.
+    """
 
     @cache
     def run(mode: str) -> str:
@@ -68,9 +76,15 @@ def output_of(org):
             "start_date": start_date(org),
             **MODES[mode],
         }
-        return output_of_sync(TapKustomer(config=config, catalog=catalog_for(config, ALL_STREAMS)))
+        with unpaced_runs():
+            catalog = discovered_catalog(config, ALL_STREAMS)
+        return output_of_sync(TapKustomer(config=config, catalog=catalog))
 
     return run
+
+
+def klass_streams(api) -> list[str]:
+    return [klass_stream_name(k["attributes"]["name"]) for k in api.org.truth("klasses")]
 
 
 def start_date(api) -> str:
@@ -93,10 +107,10 @@ def invalid_records(result, stream: str) -> tuple[list[str], set[str]]:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_every_record_is_valid_against_its_schema(output_of, mode, unpaced, caplog):
+def test_every_record_is_valid_against_its_schema(org, output_of, mode, unpaced, caplog):
     result = SyncResult.parse(output_of(mode))
     report = {}
-    for stream in ALL_STREAMS:
+    for stream in (*ALL_STREAMS, *klass_streams(org)):
         assert result.records.get(stream), f"{mode}: {stream} has records"
         errors, outside = invalid_records(result, stream)
         if errors or outside:
@@ -130,7 +144,7 @@ def test_every_mode_loads_into_duckdb_and_postgres_with_a_row_per_key(
 ):
     output = output_of(mode)
     result = SyncResult.parse(output)
-    expected = {stream: distinct_keys(result, stream) for stream in ALL_STREAMS}
+    expected = {stream: distinct_keys(result, stream) for stream in result.records}
     duckdb_path = tmp_path / "warehouse.duckdb"
     load(
         "target-duckdb",
@@ -156,6 +170,89 @@ def test_every_mode_loads_into_duckdb_and_postgres_with_a_row_per_key(
     )
     assert duckdb_counts(duckdb_path, "kustomer") == expected, f"{mode}: duckdb"
     assert postgres_counts(postgres, schema) == expected, f"{mode}: postgres"
+    if mode == "flattened":
+        assert_typed_custom_columns(result, duckdb_path, postgres, schema)
+
+
+# Typed custom attributes of customers, as each warehouse names the column's type.
+TYPED_COLUMNS = {
+    "custom__lifetimeValueNum": ({"DOUBLE", "DECIMAL", "NUMERIC"}, {"numeric", "double precision"}),
+    "custom__marketingOptInBool": ({"BOOLEAN"}, {"boolean"}),
+    "custom__lastOrderAt": (
+        {"TIMESTAMP", "TIMESTAMP WITH TIME ZONE"},
+        {"timestamp without time zone", "timestamp with time zone"},
+    ),
+    "custom__tierStr": ({"VARCHAR"}, {"character varying", "text"}),
+}
+
+
+def assert_typed_custom_columns(result, duckdb_path, postgres, schema):
+    """Each typed attribute is a column of its type, and a sum needs no cast."""
+    # The overlap at the search horizon may send a customer twice: the tables keep one row.
+    latest = {r["id"]: r for r in result.records["customers"]}
+    total = sum((r.get("custom__lifetimeValueNum") or 0) for r in latest.values())
+    duck_types = dict(
+        duckdb_query(
+            duckdb_path,
+            "select lower(column_name), data_type from information_schema.columns "
+            "where table_schema = 'kustomer' and table_name = 'customers'",
+        )
+    )
+    pg_types = dict(
+        psql(
+            postgres,
+            "select lower(column_name), data_type from information_schema.columns "  # noqa: S608
+            f"where table_schema = '{schema}' and table_name = 'customers'",
+        )
+    )
+    for column, (duck, pg) in TYPED_COLUMNS.items():
+        assert duck_types[column.lower()].split("(")[0] in duck, (
+            column,
+            duck_types[column.lower()],
+        )
+        assert pg_types[column.lower()] in pg, (column, pg_types[column.lower()])
+    ((duck_sum,),) = duckdb_query(
+        duckdb_path, "select sum(custom__lifetimevaluenum) from kustomer.customers"
+    )
+    ((pg_sum,),) = psql(
+        postgres,
+        f'select sum("custom__lifetimeValueNum") from "{schema}".customers',  # noqa: S608
+    )
+    assert float(duck_sum) == pytest.approx(total)
+    assert float(pg_sum) == pytest.approx(total)
+
+
+def test_discovery_types_every_declared_custom_attribute(org, output_of, unpaced):
+    result = SyncResult.parse(output_of("keep"))
+    custom = result.schema_of["customers"]["properties"]["custom"]
+    assert custom["additionalProperties"] is True
+    properties = custom["properties"]
+    assert properties["lifetimeValueNum"]["type"] == ["number", "null"]
+    assert properties["lastOrderAt"]["format"] == "date-time"
+    assert properties["marketingOptInBool"]["type"] == ["boolean", "null"]
+    assert "enum" not in properties["tierStr"]
+    assert "Allowed values: gold, silver" in properties["tierStr"]["description"]
+    # An attribute no metadata declares is typed by its suffix, one without a suffix left open.
+    assert properties["legacyCodeStr"]["type"] == ["string", "null"]
+    assert "type" not in properties["sourceSystem"]
+    for stream in klass_streams(org):
+        assert result.schema_of[stream]["properties"]["custom"]["properties"], stream
+
+
+@pytest.mark.parametrize("mode", ["hash", "drop"])
+def test_sensitive_custom_attributes_follow_pii_mode(org, output_of, mode, unpaced):
+    result = SyncResult.parse(output_of(mode))
+    truth = {c["id"]: c["attributes"]["custom"] for c in org.org.truth("customers")}
+    (sensitive,) = SENSITIVE["customer"]
+    checked = 0
+    for record in result.records["customers"]:
+        value = (truth[record["id"]] or {}).get(sensitive)
+        if value is None:
+            continue
+        expected = hashed(value) if mode == "hash" else None
+        assert record["custom"][sensitive] == expected
+        checked += 1
+    assert checked > 10
 
 
 def config_for(api, **settings):

@@ -10,13 +10,8 @@ from tap_kustomer.streams.conversations import (
     TicketsStream,
 )
 from tap_kustomer.streams.directory import TagsStream, TeamsStream, UsersStream
-from tap_kustomer.streams.objects import (
-    AttachmentsStream,
-    CompaniesStream,
-    KlassesStream,
-    KObjectsStream,
-    NotesStream,
-)
+from tap_kustomer.streams.klasses import KlassesStream, KObjectsStream
+from tap_kustomer.streams.objects import AttachmentsStream, CompaniesStream, NotesStream
 from tap_kustomer.streams.routing import (
     AgentStatesStream,
     AssistantsStream,

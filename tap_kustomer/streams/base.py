@@ -13,6 +13,7 @@ from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from tap_kustomer.client import (
     LIST_PAGE_SIZE,
     BadRequestError,
+    ContextRefusedError,
     ListUnreachableError,
     NotFoundError,
     PermissionDeniedError,
@@ -22,6 +23,7 @@ from tap_kustomer.permissions import unavailable_reason
 from tap_kustomer.pii import protect
 from tap_kustomer.progress import Progress
 from tap_kustomer.records import flatten
+from tap_kustomer.streams.custom_values import CustomValues
 from tap_kustomer.validation import InvalidInputError
 
 if TYPE_CHECKING:
@@ -46,11 +48,12 @@ class KustomerStream(Stream):
     # per-field conformance, a third of the tap's CPU time otherwise.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    def __init__(self, tap: Tap, run: RunContext) -> None:
-        """Attach the stream to the tap and its schema."""
-        super().__init__(tap=tap, schema=self.record_schema)
+    def __init__(self, tap: Tap, run: RunContext, schema: dict[str, Any] | None = None) -> None:
+        """Attach the stream to the tap and its schema (the class's, unless given)."""
+        schema = schema or self.record_schema
+        super().__init__(tap=tap, schema=schema)
         self.run = run
-        self._properties = self.record_schema["properties"]
+        self._properties = schema["properties"]
         self._unknown_fields: set[str] = set()
         self._checked_mask: object = None
         self._all_selected = False
@@ -58,6 +61,10 @@ class KustomerStream(Stream):
         self._flattening_depth = (
             int(self.config.get("flattening_max_depth") or 0) if flattening else 0
         )
+        self.custom_values = self._custom_values()
+
+    def _custom_values(self) -> CustomValues:
+        return CustomValues(self._properties.get("custom"), flattened=self._flattening_depth > 0)
 
     @property
     def client(self) -> KustomerClient:
@@ -74,12 +81,19 @@ class KustomerStream(Stream):
         context: Context | None = None,  # noqa: ARG002
     ) -> dict[str, Any] | None:
         """Shape the row to the schema; hash or drop personal fields as ``pii_mode`` says."""
+        custom_values = self.custom_values
+        custom_values.keep(row, self.name, self.logger)
         row, unknown = conform(row, self._properties, self._flattening_depth)
+        if custom_values.typed:
+            # Named by custom_values, with how to discover them.
+            unknown = {name for name in unknown if not name.startswith("custom.")}
         if unknown and not unknown <= self._unknown_fields:
             # New API fields: named once, then dropped until the schema has them.
             self._unknown_fields |= unknown
             self.logger.warning("Fields not in the schema, dropped: %s", sorted(unknown))
-        return protect(self.name, row, self.config["pii_mode"])
+        mode = self.config["pii_mode"]
+        custom_values.protect(row, mode)
+        return protect(self.name, row, mode)
 
     def _generate_record_messages(
         self, record: dict[str, Any]
@@ -121,7 +135,8 @@ class KustomerStream(Stream):
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
         """Records of the stream, counted, with a summary line at the end.
 
-        An endpoint of the stream that answers 403 or 404 ends the stream with a
+        An endpoint of the stream that answers 403 or 404, or a search context the org
+        refuses (``ContextRefusedError``), ends the stream with a
         warning (``on_unavailable_stream: warn``): its SCHEMA is out, its STATE
         holds only what was written, and the other streams go on.
         """
@@ -130,7 +145,7 @@ class KustomerStream(Stream):
             for record in self.records(context, progress):
                 progress.record()
                 yield record
-        except (PermissionDeniedError, NotFoundError) as exc:
+        except (PermissionDeniedError, NotFoundError, ContextRefusedError) as exc:
             if self.config["on_unavailable_stream"] == "fail":
                 self.run.feeds.stop()
                 raise
@@ -142,6 +157,7 @@ class KustomerStream(Stream):
             self.run.feeds.stop()
             raise
         progress.summary()
+        self.custom_values.summary(self.name, self.logger)
 
     def apply_catalog(self, catalog: Catalog) -> None:
         """Take the catalog's selection; refuse a replication key this stream cannot honour."""
@@ -150,6 +166,11 @@ class KustomerStream(Stream):
         key = getattr(type(self), "replication_key", None)
         declared = key if isinstance(key, str) else None
         super().apply_catalog(catalog)
+        custom = self.effective_schema.get("properties", {}).get("custom")
+        if custom is not None:
+            # The catalog's types (from discovery) rule the stream's custom attributes.
+            self._properties = {**self._properties, "custom": custom}
+            self.custom_values = self._custom_values()
         if self.replication_key not in (None, declared):
             supported = f"incremental on {declared}" if declared else "full table only"
             msg = (
@@ -263,6 +284,8 @@ class SearchStream(KustomerStream):
     # conversations, companies and custom objects): an empty answer is then believed.
     archive_documented: ClassVar[bool] = True
     replication_key: ClassVar[str] = "updated_at"
+    # What a warning adds when the org refuses this stream's context.
+    context_refused_hint: ClassVar[str] = ""
     # About how many requests each hit costs beyond the search (sizes the look-ahead).
     requests_per_hit: ClassVar[float] = 0.0
     is_sorted: ClassVar[bool] = True
@@ -271,9 +294,9 @@ class SearchStream(KustomerStream):
     check_sorted: ClassVar[bool] = False
     STATE_MSG_FREQUENCY = 100
 
-    def __init__(self, tap: Tap, run: RunContext) -> None:
+    def __init__(self, tap: Tap, run: RunContext, schema: dict[str, Any] | None = None) -> None:
         """Attach the stream, and make it one of the run's feed consumers."""
-        super().__init__(tap, run)
+        super().__init__(tap, run, schema)
         run.search_streams.append(self)
         self._consumer: Consumer | None = None
 
@@ -285,6 +308,18 @@ class SearchStream(KustomerStream):
     def records_for(self, hit: dict[str, Any]) -> list[dict[str, Any]]:
         """The records of one search hit (called in the feed's threads); one by default."""
         return [self.to_record(hit)]
+
+    def feedable(self) -> bool:
+        """Whether the run's feeds can read this stream (a Klass stream needs its Klass)."""
+        return True
+
+    def use_own_context(self) -> tuple[str, str] | None:
+        """Where the org refuses ``query_context``, switch to a narrower documented context.
+
+        Returns the STATE key and value that remember the switch, or None where the stream
+        has no narrower context (it is then skipped).
+        """
+        return None
 
     def probe(self) -> None:
         """Search for one object of the stream's context."""

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 
 from tap_kustomer.channel import Channel, ChannelClosedError
+from tap_kustomer.client import BadRequestError, ContextRefusedError
 from tap_kustomer.concurrency import ordered_map
 from tap_kustomer.position import ARCHIVE, HistoryPosition, StreamPosition
 from tap_kustomer.records import parse_timestamp
@@ -124,6 +125,8 @@ class Consumer:
                 history.list_before = parse_timestamp(mark[1])
             elif kind == "list_page":
                 history.list_page = mark[1]
+            elif kind == "state":
+                self.state[mark[1]] = mark[2]
             elif kind == "history_done":
                 self.position.history = history = HistoryPosition(done=True)
         self._moved = True
@@ -192,6 +195,7 @@ class Feed(threading.Thread):
         super().__init__(name=f"feed-{lead.query_context}", daemon=True)
         self.consumers = consumers
         self.lead = lead
+        self._delivered = False
 
     def run(self) -> None:
         """Scan, then read the history where due; each consumer's channel ends with it."""
@@ -201,10 +205,54 @@ class Feed(threading.Thread):
             due = [c for c in self.consumers if c.history_due and not c.refused]
             if due:
                 self._deliver(HistoryPass(due).steps(), due)
+        except BadRequestError as exc:
+            if self._delivered:
+                error = exc
+            else:
+                self._hand_over(exc)
+                return
         except BaseException as exc:  # noqa: BLE001 - handed to the streams, raised there
             error = exc
         for consumer in self.consumers:
             consumer.channel.close(error)
+
+    def _hand_over(self, refusal: BadRequestError) -> None:
+        """The org refuses this context at once: each stream reads its own, or is skipped.
+
+        Kustomer documents ``kobject_<klass>`` and lists the single ``kobject`` beside it
+        without documenting it: a Klass stream then reads its Klass's context in a feed of
+        its own; ``kobjects``, which has no narrower context, is skipped with a warning.
+        """
+        context = self.lead.query_context
+        by_context: dict[str, list[Consumer]] = {}
+        for consumer in self.consumers:
+            switch = consumer.stream.use_own_context()
+            if switch is None:
+                msg = f"the org refuses queryContext {context} ({refusal})"
+                hint = consumer.stream.context_refused_hint
+                consumer.channel.close(
+                    ContextRefusedError(
+                        f"{msg}; {hint}" if hint else msg,
+                        endpoint=refusal.endpoint,
+                        status=refusal.status,
+                    )
+                )
+                continue
+            try:
+                # STATE learns the switch in the SDK's thread, as the position does.
+                consumer.channel.put([], [["state", *switch]])
+            except ChannelClosedError:
+                continue
+            by_context.setdefault(switch[1], []).append(consumer)
+        if by_context:
+            self.lead.logger.warning(
+                "queryContext %s refused (%s): %s read their own contexts from now on",
+                context,
+                refusal.status,
+                ", ".join(c.stream.name for group in by_context.values() for c in group),
+            )
+        for consumers in by_context.values():
+            Feed(consumers).start()
 
     def _search_steps(self) -> Iterator[Step]:
         scan = SearchScan(
@@ -226,6 +274,7 @@ class Feed(threading.Thread):
         for (hit, marks, _phase), outcomes in ordered_map(
             work, steps, workers=workers, ahead=ahead
         ):
+            self._delivered = True
             for consumer, outcome in zip(consumers, outcomes, strict=True):
                 if consumer.refused or (hit is not None and outcome is None):
                     continue
@@ -287,7 +336,9 @@ class Feeds:
             consumer.channel.stop()
 
     def _start(self, asking: SearchStream) -> dict[str, Consumer]:
-        streams = [s for s in self.run.search_streams if s.selected or s is asking]
+        streams = [
+            s for s in self.run.search_streams if (s.selected or s is asking) and s.feedable()
+        ]
         by_context: dict[str, list[Consumer]] = {}
         for stream in streams:
             by_context.setdefault(stream.query_context, []).append(Consumer(stream))

@@ -1,4 +1,4 @@
-"""CRM objects beside conversations: companies, notes, custom objects and attachments.
+"""CRM objects beside conversations: companies, notes and attachments (custom objects: ``klasses``).
 
 Why search, not lists or per-conversation children:
 
@@ -7,11 +7,6 @@ Why search, not lists or per-conversation children:
   (``GET /v1/companies``, ``GET /v1/notes``) have no date filter, and notes per
   conversation (``GET /v1/conversations/{id}/notes``) would cost a request for every
   changed conversation. An idle run costs one search each.
-* ``kobjects``: one scan of ``queryContext: kobject`` returns the changed KObjects of
-  every Klass (the context Kustomer's reference lists beside ``kobject_<klass>``, and the
-  one both production taps sync). A scan per Klass (``kobject_<klass>``) would cost the
-  Klass list plus one search per Klass on every idle run; the scan's records carry
-  ``klass_id`` and the Klass's name.
 * ``attachments``: a scan of changed messages (``queryContext: message``); only a message
   whose ``attachments`` relationship names files costs a request, one per conversation:
   ``GET /v1/conversations/{id}/messages?include=attachments``, the files in ``included``
@@ -19,7 +14,7 @@ Why search, not lists or per-conversation children:
   it). A file ``included`` lacks is read alone through the documented route,
   ``GET /v1/messages/{message_id}/attachments/{id}`` (role ``org.permission.attachment.read``).
 
-All four are ``SearchStream``s, so ties, the indexing-lag overlap, resumable STATE and
+All three are ``SearchStream``s, so ties, the indexing-lag overlap, resumable STATE and
 the history pass (the archive search covers companies, messages and custom objects)
 apply as to conversations.
 """
@@ -35,16 +30,14 @@ from tap_kustomer.client import LIST_PAGE_SIZE, NotFoundError, PermissionDeniedE
 from tap_kustomer.permissions import roles_hint
 from tap_kustomer.pii import DROP, KEEP, hashed
 from tap_kustomer.records import relationship_id
-from tap_kustomer.streams.base import KustomerStream, ListStream, SearchStream
+from tap_kustomer.streams.base import KustomerStream, SearchStream
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-    from tap_kustomer.client import KustomerClient
     from tap_kustomer.run import RunContext
 
-KLASSES_PATH = "/v1/klasses"
 # Conversations whose attachments one run keeps at hand (a conversation's messages
 # change together, so their hits sit close in the scan).
 _CACHED_CONVERSATIONS = 512
@@ -76,14 +69,6 @@ class PersonalFieldsStream(KustomerStream):
         return protect_fields(record, self.personal_fields, self.config["pii_mode"])
 
 
-def read_klasses(client: KustomerClient) -> list[dict[str, Any]]:
-    """Every Klass of the org (``GET /v1/klasses``)."""
-    params = {"page": 1, "pageSize": LIST_PAGE_SIZE}
-    return [
-        obj for page in client.iter_pages(KLASSES_PATH, params) for obj in page.get("data") or []
-    ]
-
-
 class CompaniesStream(PersonalFieldsStream, SearchStream):
     """Companies updated since the bookmark (search, ``queryContext: company``).
 
@@ -107,47 +92,6 @@ class NotesStream(PersonalFieldsStream, SearchStream):
     archive_documented = False
     record_schema = schemas_objects.NOTES
     personal_fields = frozenset({"body"})
-
-
-class KlassesStream(ListStream):
-    """Klasses: the types of custom objects (``GET /v1/klasses``)."""
-
-    name = "klasses"
-    path = KLASSES_PATH
-    record_schema = schemas_objects.KLASSES
-
-
-class KObjectsStream(SearchStream):
-    """Custom objects of every Klass updated since the bookmark (``queryContext: kobject``)."""
-
-    name = "kobjects"
-    query_context = "kobject"
-    record_schema = schemas_objects.KOBJECTS
-
-    def __init__(self, tap: Tap, run: RunContext) -> None:
-        """Names of Klasses are read once a run, when the first KObject needs one."""
-        super().__init__(tap, run)
-        self._klass_names: dict[str, str | None] | None = None
-
-    def records_for(self, hit: dict[str, Any]) -> list[dict[str, Any]]:
-        """The KObject with the name of its Klass."""
-        record = self.to_record(hit)
-        klass_id = record.get("klass_id")
-        record["klass_name"] = self.klass_names().get(klass_id) if klass_id else None
-        return [record]
-
-    def klass_names(self) -> dict[str, str | None]:
-        """Klass id -> name; empty (with a warning) where the key cannot read Klasses."""
-        if self._klass_names is None:
-            try:
-                klasses = read_klasses(self.client)
-            except (PermissionDeniedError, NotFoundError) as exc:
-                self.logger.warning("kobjects: no Klass names (%s); klass_name is null", exc)
-                klasses = []
-            self._klass_names = {
-                klass["id"]: (klass.get("attributes") or {}).get("name") for klass in klasses
-            }
-        return self._klass_names
 
 
 class AttachmentsStream(PersonalFieldsStream, SearchStream):

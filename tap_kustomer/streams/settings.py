@@ -21,10 +21,9 @@ import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_kustomer import schemas_objects
-from tap_kustomer.client import BadRequestError, NotFoundError, PermissionDeniedError
+from tap_kustomer.client import BadRequestError, NotFoundError
 from tap_kustomer.records import flatten, relationship_id, snake_case
 from tap_kustomer.streams.base import KustomerStream, ListStream
-from tap_kustomer.streams.objects import read_klasses
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -281,15 +280,8 @@ class CustomAttributesStream(KustomerStream):
 
     def _resources(self) -> Iterable[str]:
         yield from METADATA_RESOURCES
-        try:
-            klasses = read_klasses(self.client)
-        except (PermissionDeniedError, NotFoundError) as exc:
-            self.logger.warning(
-                "custom_attributes: no Klass list (%s); KObject metadata skipped", exc
-            )
-            return
-        for klass in klasses:
-            name = (klass.get("attributes") or {}).get("name")
+        # Where the key cannot read Klasses, the run's Klass list warns once and is empty.
+        for name in self.run.klasses.names_by_id().values():
             if name:
                 yield f"kobject.{name}"
 
