@@ -24,9 +24,9 @@ parsed for record counts and ids. Nothing is sent anywhere but 127.0.0.1.
    our conversation_events and tickets, from scenario 1's run.
 
 The modules: ``common`` (paths, sizes, budgets, targets), ``runner`` (the local API and
-the two taps as processes), ``measurement`` (CPU, peak RSS, the request timeline and its
-windows, records against the truth), ``scenarios`` (what each scenario runs),
-``table`` (a row per figure, with its verdict), ``report`` (the Markdown block and
-RESULTS.md), ``__main__`` (the command line). Only the standard library, requests and the
-local API's package are used.
+the two taps as processes), ``cost`` (a process's CPU and peak RSS), ``measurement`` (the
+request timeline and its windows, records against the truth), ``scenarios`` (what each
+scenario runs), ``table`` (a row per figure, with its verdict), ``report`` (the Markdown
+block and RESULTS.md), ``__main__`` (the command line). Only the standard library,
+requests and the local API's package are used.
 """

@@ -26,7 +26,7 @@ from .common import (
     clean_env,
     start_date,
 )
-from .measurement import watch
+from .cost import watch
 
 if TYPE_CHECKING:
     from collections.abc import Callable

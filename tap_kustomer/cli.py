@@ -1,4 +1,4 @@
-"""Command-line entry point: the SDK's CLI, with errors told in one line."""
+"""Command-line entry point: the SDK's CLI with ``--plan``, errors told in one line."""
 
 from __future__ import annotations
 
@@ -6,12 +6,17 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from singer_sdk.exceptions import SingerSDKError
 
+from tap_kustomer.plan_api import add_plan_option
 from tap_kustomer.run import UnavailableStreamsError
 from tap_kustomer.search import SearchTieTooLargeError
 from tap_kustomer.tap import ConnectionTestError, TapKustomer
+
+if TYPE_CHECKING:
+    import click
 
 _EXPECTED_ERRORS = (
     SingerSDKError,
@@ -30,7 +35,7 @@ def main() -> None:
         TapKustomer.logger.error("tap-kustomer failed: %s", problem)
         sys.exit(1)
     try:
-        TapKustomer.cli(standalone_mode=True)
+        command()(standalone_mode=True)
     except _EXPECTED_ERRORS as exc:
         TapKustomer.logger.error("tap-kustomer failed: %s", _one_line(exc))
         sys.exit(1)
@@ -38,6 +43,17 @@ def main() -> None:
         TapKustomer.logger.error("tap-kustomer failed unexpectedly: %s", _one_line(exc))
         TapKustomer.logger.debug("Traceback", exc_info=True)
         sys.exit(1)
+
+
+def command() -> click.Command:
+    """The tap's command, with ``--plan``.
+
+    Added here rather than by the tap, so that the tap does not import the plan, which
+    reads the tap.
+    """
+    tap_command = TapKustomer.cli
+    add_plan_option(tap_command, TapKustomer)
+    return tap_command
 
 
 def _input_file_problems(args: list[str]) -> list[str]:

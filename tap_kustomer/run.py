@@ -1,9 +1,9 @@
 """What one run of the tap shares across its streams.
 
-The streams reach run-wide values here rather than through the tap, so that the
-stream modules never import the tap (which imports them): the run's start and
-clock, the window it reads, the one client, the search feeds and the streams a key
-could not read.
+The streams reach run-wide values here rather than through the tap: the run's start
+and clock, the window it reads, the one client, the search feeds and the streams a key
+could not read. They know it as ``streams.base.Run``, so that they import neither the
+tap nor this module, which both import them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import datetime as dt
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from tap_kustomer.audit import AuditTrail
 from tap_kustomer.client import KustomerAPIError, KustomerClient
 from tap_kustomer.klass_directory import KlassDirectory
 from tap_kustomer.pacing import Pacer
@@ -104,6 +105,11 @@ class RunContext:
     def klasses(self) -> KlassDirectory:
         """The org's Klasses, read once a run when a stream first needs them."""
         return KlassDirectory(lambda: self.client, self.logger)
+
+    @cached_property
+    def audit(self) -> AuditTrail:
+        """The run's one scan of the audit log, made when a stream first needs it."""
+        return AuditTrail(lambda: self.client, self.logger, self.now)
 
     @cached_property
     def feeds(self) -> Feeds:

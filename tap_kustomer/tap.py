@@ -22,7 +22,6 @@ from tap_kustomer.klass_directory import is_klass_stream_name
 from tap_kustomer.output import SingerWriter
 from tap_kustomer.permissions import unavailable_reason
 from tap_kustomer.pii import DROP, HASH, KEEP
-from tap_kustomer.plan_api import add_plan_option
 from tap_kustomer.run import RunContext
 from tap_kustomer.streams import STREAM_TYPES
 from tap_kustomer.streams.klasses import KlassObjectsStream
@@ -258,6 +257,19 @@ class TapKustomer(Tap):
             ),
         ),
         th.Property(
+            "emit_activate_version_messages",
+            th.BooleanType,
+            default=True,
+            title="Tell the target which rows vanished (ACTIVATE_VERSION)",
+            description=(
+                "After a whole read of a full-table stream (users, teams, tags, queues, "
+                "routing statuses, assistants, brands, shortcuts, SLAs, schedules, Klasses, "
+                "custom attributes), send ACTIVATE_VERSION: a target that honours it drops "
+                "(hard_delete) or marks the rows that read did not meet. Not sent after a read "
+                "that stopped short. Off: such rows stay as they were."
+            ),
+        ),
+        th.Property(
             "agent_states_snapshots",
             th.IntegerType(minimum=1, maximum=240),
             default=1,
@@ -332,7 +344,7 @@ class TapKustomer(Tap):
 
     @classmethod
     def get_singer_command(cls) -> click.Command:
-        """The SDK's command, with ``--test`` described as this tap runs it, and ``--plan``."""
+        """The SDK's command, with ``--test`` described as this tap runs it."""
         command = super().get_singer_command()
         for option in command.params:
             if option.name == "test":
@@ -341,7 +353,6 @@ class TapKustomer(Tap):
                     "(one request each; names the roles a stream lacks). "
                     "Use --test=schema to test schema output without syncing records."
                 )
-        add_plan_option(command, cls)
         return command
 
     @classmethod
@@ -380,9 +391,9 @@ class TapKustomer(Tap):
             raise
         except KustomerAPIError as exc:
             reason = unavailable_reason(str(exc), exc.endpoint, exc.status)
-            self.logger.error("%-20s NOT readable: %s", stream.name, reason)  # noqa: TRY400
+            self.logger.error("%-27s NOT readable: %s", stream.name, reason)  # noqa: TRY400
             return False
-        self.logger.info("%-20s readable", stream.name)
+        self.logger.info("%-27s readable", stream.name)
         return True
 
     @cached_property

@@ -1,14 +1,14 @@
-"""The two kinds of Kustomer stream: list endpoints and incremental search."""
+"""The two kinds of Kustomer stream (lists, incremental search), and what they need of a run."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
-from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
+from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE, REPLICATION_INCREMENTAL
 
 from tap_kustomer.client import (
     LIST_PAGE_SIZE,
@@ -24,6 +24,7 @@ from tap_kustomer.pii import protect
 from tap_kustomer.progress import Progress
 from tap_kustomer.records import flatten
 from tap_kustomer.streams.custom_values import CustomValues
+from tap_kustomer.streams.deletes import DeletesReader, is_deletion, with_deleted_at
 from tap_kustomer.validation import InvalidInputError
 
 if TYPE_CHECKING:
@@ -33,9 +34,74 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.singerlib import Catalog
 
+    from tap_kustomer.audit import AuditTrail
     from tap_kustomer.client import KustomerClient
-    from tap_kustomer.run import RunContext
-    from tap_kustomer.streams.feed import Consumer
+    from tap_kustomer.klass_directory import KlassDirectory
+
+
+class StreamFeed(Protocol):
+    """A search stream's side of its feed (``feed.Consumer``)."""
+
+    def records(self, progress: Progress) -> Iterator[dict[str, Any]]:
+        """The stream's records as the feed hands them over."""
+
+    def write_position(self) -> None:
+        """Put the stream's position in its STATE."""
+
+
+class SearchFeeds(Protocol):
+    """The run's search feeds (``feed.Feeds``)."""
+
+    def consumer(self, stream: SearchStream) -> StreamFeed:
+        """The stream's side of its feed."""
+
+    def stop(self) -> None:
+        """Tell every feed its streams read no more."""
+
+
+class Run(Protocol):
+    """What a stream needs of its run (``run.RunContext``).
+
+    Typed here, so that the stream modules import neither the run nor the tap: both
+    import them (the run builds the feeds, which read the streams).
+    """
+
+    started_at: dt.datetime
+    search_streams: list[SearchStream]
+    unavailable_streams: dict[str, str]
+    unread_lists: dict[str, list[str]]
+
+    @property
+    def start_date(self) -> dt.datetime:
+        """The oldest ``updatedAt`` a run reads."""
+
+    @property
+    def client(self) -> KustomerClient:
+        """The one client every request goes through."""
+
+    @property
+    def klasses(self) -> KlassDirectory:
+        """The org's Klasses."""
+
+    @property
+    def feeds(self) -> SearchFeeds:
+        """The run's search feeds."""
+
+    @property
+    def audit(self) -> AuditTrail:
+        """The run's one scan of the audit log."""
+
+    def now(self) -> dt.datetime:
+        """The current time, UTC."""
+
+    def is_last(self, stream: Stream) -> bool:
+        """Whether ``stream`` is the last the SDK syncs."""
+
+    def left_unread(self, stream: str, unread: str) -> None:
+        """Note a part of ``stream``'s lists that no request could reach."""
+
+    def finish(self) -> None:
+        """After every stream: stop the feeds, fail the run if need be."""
 
 
 class KustomerStream(Stream):
@@ -47,12 +113,21 @@ class KustomerStream(Stream):
     # lacks are dropped in post_process with one comprehension instead of the SDK's
     # per-field conformance, a third of the tap's CPU time otherwise.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    # The audit log's object types whose deletes remove this stream's records (deletes.py).
+    deleted_as: ClassVar[tuple[str, ...]] = ()
+    # Whether a whole read in full-table mode ends with ACTIVATE_VERSION (deletes.py).
+    activates_version: ClassVar[bool] = False
 
-    def __init__(self, tap: Tap, run: RunContext, schema: dict[str, Any] | None = None) -> None:
+    def __init__(self, tap: Tap, run: Run, schema: dict[str, Any] | None = None) -> None:
         """Attach the stream to the tap and its schema (the class's, unless given)."""
         schema = schema or self.record_schema
+        if self.deleted_as:
+            schema = with_deleted_at(schema)
         super().__init__(tap=tap, schema=schema)
         self.run = run
+        self.deletes = DeletesReader(self, run.audit) if self.deleted_as else None
+        # Cleared where a read leaves part of the endpoint unread: no ACTIVATE_VERSION then.
+        self.read_whole = True
         self._properties = schema["properties"]
         self._unknown_fields: set[str] = set()
         self._checked_mask: object = None
@@ -104,8 +179,11 @@ class KustomerStream(Stream):
         record; with every property selected it removes nothing, yet it took a sixth of
         the tap's CPU (a conversation holds dozens of small objects). With no
         conformance to do (``TYPE_CONFORMANCE_LEVEL``) what is left is the stream maps.
+        A delete record (id and mark only) has no table version, so that ACTIVATE_VERSION
+        drops it with the rest of what vanished.
         """
-        if not self._nothing_deselected():
+        deletion = is_deletion(record)
+        if not deletion and not self._nothing_deselected():
             yield from super()._generate_record_messages(record)
             return
         for stream_map in self.stream_maps:
@@ -114,9 +192,40 @@ class KustomerStream(Stream):
                 yield RecordMessage(
                     stream=stream_map.stream_alias,
                     record=mapped,
-                    version=self._stream_version,
+                    version=None if deletion else self._stream_version,
                     time_extracted=dt.datetime.now(dt.timezone.utc),
                 )
+
+    def _increment_stream_state(
+        self, latest_record: dict[str, Any], *, context: Context | None = None
+    ) -> None:
+        """The SDK's bookmark, which a delete record (no replication key) leaves alone."""
+        if not is_deletion(latest_record):
+            super()._increment_stream_state(latest_record, context=context)
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        """Never at the start, where the SDK sends it; ``get_records`` sends it at the end.
+
+        Sent first, it would have a target empty the table until the read ends, and
+        keep it empty if the run failed.
+        """
+        return False
+
+    def deletes_match(self, object_type: str) -> bool:
+        """Whether the log's deletes of ``object_type`` remove this stream's records.
+
+        Compared kebab-case: Kustomer's event names mix ``routing-status`` and
+        ``work_session`` forms ([?] for the object types).
+        """
+        return object_type.replace("_", "-").lower() in self.deleted_as
+
+    def _versioned(self) -> bool:
+        return (
+            self.activates_version
+            and self.replication_method == REPLICATION_FULL_TABLE
+            and bool(self.config.get("emit_activate_version_messages"))
+        )
 
     def _nothing_deselected(self) -> bool:
         mask = self.mask
@@ -141,10 +250,15 @@ class KustomerStream(Stream):
         holds only what was written, and the other streams go on.
         """
         progress = Progress(self.name, self.logger, self.client)
+        versioned = self._versioned()
+        if versioned:
+            self._stream_version = self._initialized_at // 1000
         try:
             for record in self.records(context, progress):
                 progress.record()
                 yield record
+            if self.deletes is not None:
+                yield from self.deletes.records()
         except (PermissionDeniedError, NotFoundError, ContextRefusedError) as exc:
             if self.config["on_unavailable_stream"] == "fail":
                 self.run.feeds.stop()
@@ -152,10 +266,14 @@ class KustomerStream(Stream):
             reason = unavailable_reason(str(exc), exc.endpoint, exc.status)
             self.run.unavailable_streams[self.name] = f"{exc.endpoint} {exc.status}"
             self.logger.warning("Stream %s skipped: %s", self.name, reason)
+            versioned = False
         except Exception:
             # The run ends here: the feeds read ahead for nobody.
             self.run.feeds.stop()
             raise
+        if versioned and self.read_whole and self._stream_version is not None:
+            # Every record of this version is written: the target may drop the others.
+            self._write_activate_version_message(self._stream_version)
         progress.summary()
         self.custom_values.summary(self.name, self.logger)
 
@@ -166,6 +284,9 @@ class KustomerStream(Stream):
         key = getattr(type(self), "replication_key", None)
         declared = key if isinstance(key, str) else None
         super().apply_catalog(catalog)
+        if self.deleted_as and self._input_schema is not None:
+            # A catalog discovered before deletes came still gets their mark.
+            self._input_schema = with_deleted_at(self._input_schema)
         custom = self.effective_schema.get("properties", {}).get("custom")
         if custom is not None:
             # The catalog's types (from discovery) rule the stream's custom attributes.
@@ -211,6 +332,7 @@ class ListStream(KustomerStream):
     # asks for one is dropped with a warning when the endpoint refuses it (400), and the
     # run goes on with what the other passes read.
     undocumented: ClassVar[frozenset[str]] = frozenset()
+    activates_version: ClassVar[bool] = True
 
     def records(
         self,
@@ -247,6 +369,7 @@ class ListStream(KustomerStream):
             if not refused:
                 raise
             asked = ", ".join(f"{name}={params[name]}" for name in refused)
+            self.read_whole = False
             self.logger.warning(
                 "%s: %s refused %s, which Kustomer does not document there (%s); "
                 "the stream goes on without what it would have added",
@@ -258,6 +381,7 @@ class ListStream(KustomerStream):
 
     def left_unread(self, unread: str) -> None:
         """Note, and say in one line, the part of a list this stream cannot read."""
+        self.read_whole = False
         self.run.left_unread(self.name, unread)
         self.logger.warning("%s: records left unread: %s", self.name, unread)
 
@@ -294,11 +418,11 @@ class SearchStream(KustomerStream):
     check_sorted: ClassVar[bool] = False
     STATE_MSG_FREQUENCY = 100
 
-    def __init__(self, tap: Tap, run: RunContext, schema: dict[str, Any] | None = None) -> None:
+    def __init__(self, tap: Tap, run: Run, schema: dict[str, Any] | None = None) -> None:
         """Attach the stream, and make it one of the run's feed consumers."""
         super().__init__(tap, run, schema)
         run.search_streams.append(self)
-        self._consumer: Consumer | None = None
+        self._consumer: StreamFeed | None = None
 
     @property
     def window_start(self) -> dt.datetime:

@@ -36,8 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from tap_kustomer.progress import Progress
-    from tap_kustomer.run import RunContext
-    from tap_kustomer.streams.base import SearchStream
+    from tap_kustomer.streams.base import Run, SearchStream
     from tap_kustomer.streams.history import Mark, Step
 
 SEARCH = "search"
@@ -317,7 +316,7 @@ class Feed(threading.Thread):
 class Feeds:
     """The run's feeds, started together when the first stream syncs."""
 
-    def __init__(self, run: RunContext) -> None:
+    def __init__(self, run: Run) -> None:
         """No feed yet."""
         self.run = run
         self._consumers: dict[str, Consumer] | None = None

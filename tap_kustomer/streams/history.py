@@ -37,7 +37,7 @@ import datetime as dt
 import itertools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from tap_kustomer.client import (
     LIST_PAGE_SIZE,
@@ -51,10 +51,11 @@ from tap_kustomer.records import format_timestamp, parse_timestamp
 from tap_kustomer.search import SearchCheckpoint, SearchScan
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator, Mapping, Sequence
 
+    from tap_kustomer.position import StreamPosition
+    from tap_kustomer.search import ScanCursor
     from tap_kustomer.streams.base import SearchStream
-    from tap_kustomer.streams.feed import Consumer
 
 # A JSON-able instruction that moves a consumer's position (``feed.Consumer.apply``).
 Mark = list[Any]
@@ -99,6 +100,15 @@ def created_at(object_id: str) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(object_id[:8], 16), tz=dt.timezone.utc)
 
 
+class HistoryConsumer(Protocol):
+    """What the history pass reads of a stream's side of the feed (``feed.Consumer``)."""
+
+    stream: SearchStream
+    window_start: dt.datetime
+    position: StreamPosition
+    archive: ScanCursor
+
+
 class HistoryPass:
     """One read of what lies before the search horizon, for a feed's streams that need it.
 
@@ -107,7 +117,7 @@ class HistoryPass:
     stream the marks that move its position once those records are out.
     """
 
-    def __init__(self, consumers: list[Consumer]) -> None:
+    def __init__(self, consumers: Sequence[HistoryConsumer]) -> None:
         """The pass for ``consumers``, each resuming where its position says."""
         self.consumers = consumers
         self.stream: SearchStream = consumers[0].stream

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from tap_kustomer import schemas_objects
 from tap_kustomer.klass_directory import KLASSES_PATH, klass_name
 from tap_kustomer.records import relationship_id
-from tap_kustomer.streams.base import ListStream, SearchStream
+from tap_kustomer.streams.base import ListStream, Run, SearchStream
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_kustomer.progress import Progress
-    from tap_kustomer.run import RunContext
     from tap_kustomer.schemas import Schema
 
 SHARED_CONTEXT = "kobject"
@@ -41,6 +40,7 @@ class KlassesStream(ListStream):
     """Klasses: the types of custom objects (``GET /v1/klasses``)."""
 
     name = "klasses"
+    deleted_as = ("klass",)
     path = KLASSES_PATH
     record_schema = schemas_objects.KLASSES
 
@@ -52,8 +52,13 @@ class KObjectsStream(SearchStream):
     query_context = SHARED_CONTEXT
     record_schema = schemas_objects.KOBJECTS
     context_refused_hint = "select the per-Klass streams (kobject_<klass>) instead"
+    deleted_as = ("kobject",)
 
-    def __init__(self, tap: Tap, run: RunContext) -> None:
+    def deletes_match(self, object_type: str) -> bool:
+        """KObjects of every Klass: ``kobject``, or ``kobject.<klass name>`` ([?])."""
+        return object_type == "kobject" or object_type.startswith("kobject.")
+
+    def __init__(self, tap: Tap, run: Run) -> None:
         """Klass names come from the run's one read of the Klass list."""
         super().__init__(tap, run)
         self._names: dict[str, str | None] | None = None
@@ -74,11 +79,12 @@ class KlassObjectsStream(SearchStream):
     record_schema = schemas_objects.KOBJECTS
     # The archive and the list of one Klass: ``GET /v1/klasses/{name}`` (documented).
     archive_documented = True
+    deleted_as = ("kobject",)
 
     def __init__(
         self,
         tap: Tap,
-        run: RunContext,
+        run: Run,
         *,
         name: str,
         schema: Schema | None,
@@ -107,6 +113,15 @@ class KlassObjectsStream(SearchStream):
                 self._klass_name = None  # listed, and not there: the Klass is gone
             self._resolved = True
         return self._klass_id, self._klass_name
+
+    def deletes_match(self, object_type: str) -> bool:
+        """Deletes the log names by Klass (``kobject.<klass name>``, as metadata names them).
+
+        Where the log says only ``kobject`` ([?]), it does not say which Klass: the
+        ``kobjects`` stream takes those deletes, this one cannot.
+        """
+        klass_name = self.klass()[1]
+        return klass_name is not None and object_type == f"kobject.{klass_name}"
 
     @property
     def own_context(self) -> str | None:
