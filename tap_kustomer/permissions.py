@@ -101,6 +101,10 @@ ENDPOINT_ROLES: dict[str, EndpointRoles] = {
         "org.permission.customer.read",
     ),
     "/v1/notes": EndpointRoles(("org.permission.note.read",), ("org.user.note.read",)),
+    # developer.kustomer.com "Query events associated with your organization".
+    "/v1/audit-logs": EndpointRoles(
+        ("org.permission.audit_logs.read",), ("org.admin.audit_logs.read",)
+    ),
     # Issue 15's lists. The list pages of Klasses, shortcuts and SLAs are not in the
     # reference: these are the roles of their documented siblings (get by id, shortcut
     # categories); no page names those of /v1/brands. The integration document names none.

@@ -413,3 +413,29 @@ AGENT_STATES: Schema = {
         "last_assigned_item_at": DATETIME,
     },
 }
+
+# developer.kustomer.com "Query events associated with your organization": each entry.
+AUDIT_LOGS = stream_schema(
+    event_name=STRING,
+    event_verb=STRING,
+    object_type=STRING,
+    object_id=STRING,
+    user_id=STRING,
+    user_type=STRING,
+    # The changed fields, as the org's objects have them: open.
+    changes=OPEN_OBJECT,
+    created_at=DATETIME,
+    expires_at=DATETIME,
+    org_id=STRING,
+)
+# One status change of a conversation, from the audit log (``audit.status_change``).
+CONVERSATION_STATUS_CHANGES = stream_schema(
+    conversation_id=STRING,
+    from_status=STRING,
+    to_status=STRING,
+    changed_at=DATETIME,
+    changed_by_id=STRING,
+    changed_by_type=STRING,
+)
+# The Singer delete mark (the SDK's record metadata): set on the records of deleted objects.
+DELETED_AT = "_sdc_deleted_at"

@@ -11,6 +11,7 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from tap_kustomer.audit import LOG_POSITION_KEYS, LogPosition
 from tap_kustomer.position import PositionError, StreamPosition
 from tap_kustomer.records import parse_timestamp
 
@@ -102,6 +103,17 @@ def _bookmark_problems(stream: str, bookmark: Any) -> list[str]:  # noqa: ANN401
         StreamPosition.read(bookmark)
     except PositionError as exc:
         problems.append(f"STATE {stream}.{exc}")
+    problems.extend(_log_position_problems(stream, bookmark))
+    return problems
+
+
+def _log_position_problems(stream: str, bookmark: dict[str, Any]) -> list[str]:
+    problems = []
+    for key in LOG_POSITION_KEYS:
+        try:
+            LogPosition.read(bookmark, key)
+        except ValueError as exc:  # noqa: PERF203 - two keys
+            problems.append(f"STATE {stream}.{exc}")
     return problems
 
 

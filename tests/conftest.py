@@ -29,6 +29,8 @@ from tap_kustomer.tap import TapKustomer
 # The streams with a seeded truth of their own, in the local API's order.
 ENDPOINT_STREAMS = STREAMS
 ALL_STREAMS = (*ENDPOINT_STREAMS, "tickets", "agent_states")
+# Read from the audit log (tests/test_deletes.py).
+LOG_STREAMS = ("audit_logs", "conversation_status_changes")
 
 
 @dataclass

@@ -141,17 +141,18 @@ def test_the_connection_test_names_each_streams_access(api, tmp_path):
         ]
     )
     assert full.returncode == 0
-    assert "All 24 streams are readable with this key" in full.stderr
+    assert "All 26 streams are readable with this key" in full.stderr
     config = {"api_token": "local-no-routing-token", "api_url": api.base_url}
     partial = run_cli(["--config", str(write_json(tmp_path / "b.json", config)), "--test"])
     assert partial.returncode == 1
-    assert "conversations        readable" in partial.stderr
+    assert "conversations               readable" in partial.stderr
     assert (
-        "queues               NOT readable: GET /v1/routing/queues: 403 Forbidden" in partial.stderr
+        "queues                      NOT readable: GET /v1/routing/queues: 403 Forbidden"
+        in partial.stderr
     )
     (line,) = failure_lines(partial)
     assert (
-        "4 of 24 streams are not readable with this key: agent_states, queues, routing_statuses, work_sessions"
+        "4 of 26 streams are not readable with this key: agent_states, queues, routing_statuses, work_sessions"
         in line
     )
 

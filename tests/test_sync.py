@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import ALL_STREAMS, ENDPOINT_STREAMS, run_tap, unlimited_api, unpaced_runs
+from conftest import (
+    ALL_STREAMS,
+    ENDPOINT_STREAMS,
+    LOG_STREAMS,
+    run_tap,
+    unlimited_api,
+    unpaced_runs,
+)
 from kustomer_api import OrgSpec
 from kustomer_api.seed import OBJECT_STREAMS
 
@@ -63,7 +70,7 @@ def test_every_seeded_record_arrives_exactly_once(api, first_run, stream):
 def test_one_schema_message_per_stream(first_run):
     _, result = first_run
     # The issue-15 streams are synced too (their records are checked in test_objects.py).
-    every = (*ALL_STREAMS, *OBJECT_STREAMS, "custom_attributes")
+    every = (*ALL_STREAMS, *OBJECT_STREAMS, "custom_attributes", *LOG_STREAMS)
     assert result.schemas == dict.fromkeys(every, 1)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tap_kustomer.streams.audit import AuditLogsStream, ConversationStatusChangesStream
 from tap_kustomer.streams.conversations import (
     ConversationEventsStream,
     ConversationsStream,
@@ -29,6 +30,8 @@ from tap_kustomer.streams.settings import (
 )
 
 STREAM_TYPES = (
+    AuditLogsStream,
+    ConversationStatusChangesStream,
     ConversationsStream,
     MessagesStream,
     ConversationEventsStream,

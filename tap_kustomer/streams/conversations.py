@@ -36,6 +36,7 @@ class ConversationsStream(SearchStream):
     """Conversations updated since the bookmark (search, ``queryContext: conversation``)."""
 
     name = "conversations"
+    deleted_as = ("conversation",)
     query_context = "conversation"
     history_path = "/v1/conversations"
     record_schema = schemas.CONVERSATIONS
@@ -49,6 +50,7 @@ class MessagesStream(SearchStream):
     """
 
     name = "messages"
+    deleted_as = ("message",)
     query_context = "message"
     history_path = "/v1/messages"
     record_schema = schemas.MESSAGES
@@ -58,6 +60,7 @@ class CustomersStream(SearchStream):
     """Customers updated since the bookmark (search, ``queryContext: customer``)."""
 
     name = "customers"
+    deleted_as = ("customer",)
     query_context = "customer"
     # The archive search does not document customers: where it refuses them, the list
     # does, newest first by Kustomer's own example (developer.kustomer.com, Get customers).
@@ -115,6 +118,8 @@ class TicketsStream(SearchStream):
     """
 
     name = "tickets"
+    # A ticket is its conversation.
+    deleted_as = ("conversation",)
     query_context = "conversation"
     history_path = "/v1/conversations"
     record_schema = schemas.TICKETS

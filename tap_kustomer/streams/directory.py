@@ -20,6 +20,7 @@ class UsersStream(ListStream):
     """Users, deactivated ones included (with ``deleted: true``)."""
 
     name = "users"
+    deleted_as = ("user",)
     path = "/v1/users"
     page_size = 500
     record_schema = schemas.USERS
@@ -36,6 +37,7 @@ class TeamsStream(ListStream):
     """Teams, deleted ones included where the API gives them."""
 
     name = "teams"
+    deleted_as = ("team",)
     path = "/v1/teams"
     page_size = 500
     record_schema = schemas.TEAMS
@@ -47,6 +49,7 @@ class TagsStream(ListStream):
     """Tags, deleted ones included where the API gives them."""
 
     name = "tags"
+    deleted_as = ("tag",)
     path = "/v1/tags"
     record_schema = schemas.TAGS
     passes = _ACTIVE_AND_DELETED

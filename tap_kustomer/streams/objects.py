@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-    from tap_kustomer.run import RunContext
+    from tap_kustomer.streams.base import Run
 
 # Conversations whose attachments one run keeps at hand (a conversation's messages
 # change together, so their hits sit close in the scan).
@@ -76,6 +76,7 @@ class CompaniesStream(PersonalFieldsStream, SearchStream):
     """
 
     name = "companies"
+    deleted_as = ("company",)
     query_context = "company"
     record_schema = schemas_objects.COMPANIES
     personal_fields = frozenset({"emails", "phones", "whatsapps", "socials", "locations"})
@@ -85,6 +86,7 @@ class NotesStream(PersonalFieldsStream, SearchStream):
     """Internal notes updated since the bookmark (search, ``queryContext: note``)."""
 
     name = "notes"
+    deleted_as = ("note",)
     query_context = "note"
     # The archive search does not document notes: where it refuses them, the list (whose
     # sort parameter is [?]: a list that ignores it stops the pass, never a silent hole).
@@ -113,7 +115,7 @@ class AttachmentsStream(PersonalFieldsStream, SearchStream):
     requests_per_hit: ClassVar[float] = 0.1
     personal_fields = frozenset({"name"})
 
-    def __init__(self, tap: Tap, run: RunContext) -> None:
+    def __init__(self, tap: Tap, run: Run) -> None:
         """Start with no conversation read."""
         super().__init__(tap, run)
         self._lock = threading.Lock()

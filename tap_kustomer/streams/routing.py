@@ -216,6 +216,7 @@ class RoutingStatusesStream(ListStream):
     """The org's routing statuses (available, busy, unavailable, offline types)."""
 
     name = "routing_statuses"
+    deleted_as = ("routing-status",)
     path = "/v1/routing/statuses"
     record_schema = schemas.ROUTING_STATUSES
 
@@ -224,6 +225,7 @@ class QueuesStream(ListStream):
     """Routing queues, the system ``DEFAULT_QUEUE`` included."""
 
     name = "queues"
+    deleted_as = ("queue",)
     path = "/v1/routing/queues"
     record_schema = schemas.QUEUES
 
@@ -232,6 +234,7 @@ class AssistantsStream(ListStream):
     """Kustomer assistants (bots); the endpoint's shape is not documented publicly."""
 
     name = "assistants"
+    deleted_as = ("assistant",)
     path = "/v1/assistants"
     record_schema = schemas.ASSISTANTS
 

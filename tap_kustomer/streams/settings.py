@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_kustomer.progress import Progress
-    from tap_kustomer.run import RunContext
+    from tap_kustomer.streams.base import Run
 
 # The standard objects that carry custom attributes (Kustomer's custom attribute
 # reference); each Klass adds ``kobject.<name>``.
@@ -93,6 +93,7 @@ class ShortcutsStream(ListStream):
     """Shortcuts (saved replies) and their categories and access lists."""
 
     name = "shortcuts"
+    deleted_as = ("shortcut",)
     path = "/v1/shortcuts"
     record_schema = schemas_objects.SHORTCUTS
 
@@ -101,6 +102,7 @@ class SlasStream(ListStream):
     """SLAs: the response-time policies matched to conversations."""
 
     name = "slas"
+    deleted_as = ("sla",)
     path = "/v1/slas"
     record_schema = schemas_objects.SLAS
 
@@ -119,7 +121,7 @@ class RelatedListStream(ListStream):
     back: ClassVar[str]
     related_params: ClassVar[dict[str, str]]
 
-    def __init__(self, tap: Tap, run: RunContext) -> None:
+    def __init__(self, tap: Tap, run: Run) -> None:
         """Nothing said yet this run."""
         super().__init__(tap, run)
         self._said: set[str] = set()
@@ -211,6 +213,7 @@ class BrandsStream(ListStream):
     """Brands: the companies, products or storefronts an org supports."""
 
     name = "brands"
+    deleted_as = ("brand",)
     path = "/v1/brands"
     record_schema = schemas_objects.BRANDS
 
@@ -224,6 +227,7 @@ class BusinessSchedulesStream(RelatedListStream):
     """
 
     name = "business_schedules"
+    deleted_as = ("business-schedule",)
     path = "/v1/schedules"
     record_schema = schemas_objects.BUSINESS_SCHEDULES
     related = "holidays"
