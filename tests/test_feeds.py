@@ -70,7 +70,7 @@ def without_lag_floor(result, stream: str) -> dict:
     """A stream's final STATE less what depends on the run's start: the search position (the
     start less the lag) and where its deletes start (the start of its first run)."""
     bookmark = dict(result.state["bookmarks"][stream])
-    bookmark.pop("deletes_since")
+    bookmark.pop("deletes_since", None)
     position = dict(bookmark.pop("position"))
     position["search"] = dict(position["search"], resume_from="the run's lag floor")
     return {**bookmark, "position": position}
