@@ -371,7 +371,7 @@ def render(plan: Plan, preamble: Sequence[str] = ()) -> str:
 
 
 def _row(stream: str, objects: str, searches: str, requests: str, note: str) -> str:
-    return f"  {stream:<20} {objects:>12} {searches:>10} {requests:>15}  {note}".rstrip()
+    return f"  {stream:<27} {objects:>12} {searches:>10} {requests:>15}  {note}".rstrip()
 
 
 def _verdict(run: RunCost, floor: str) -> str:

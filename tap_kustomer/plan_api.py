@@ -63,6 +63,20 @@ class PlanError(ValueError):
     """The org's answers cannot be priced (a search without ``meta.total``)."""
 
 
+# The audit log is read once a run (audit.AuditTrail), shared with every stream's deletes:
+# its size since the last run is unknown until read.
+LOG_STREAM_COSTS: dict[str, tuple[float | None, str]] = {
+    "audit_logs": (
+        1.0,
+        (
+            "one audit-log scan a run, shared with every stream's deletes: +1 per 100 new "
+            "entries (the first run reads the whole log)"
+        ),
+    ),
+    "conversation_status_changes": (0.0, "the audit_logs scan"),
+}
+
+
 class _Org:
     """The plan's questions to the org, through the tap's client."""
 
@@ -135,6 +149,8 @@ class _Org:
 
     def list_pages(self, stream: Any) -> tuple[float | None, str]:  # noqa: ANN401 - a ListStream
         """Pages one run reads of a list stream, every pass; a refusal costs its one request."""
+        if stream.name in LOG_STREAM_COSTS:
+            return LOG_STREAM_COSTS[stream.name]
         path = getattr(stream, "path", None)
         if path is None:
             return None, "not priced by the plan"
