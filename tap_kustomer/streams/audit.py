@@ -29,6 +29,8 @@ class AuditLogStream(KustomerStream):
 
     replication_key: ClassVar[str]
     is_sorted = False
+    # STATE goes out during a long first read too; it keeps the old place until the end.
+    STATE_MSG_FREQUENCY = 100
     takes_entries: bool = False
 
     def __init__(self, tap: Tap, run: Run, schema: dict[str, Any] | None = None) -> None:
