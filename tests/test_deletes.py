@@ -129,18 +129,28 @@ def test_an_idle_minute_run_costs_one_request_for_the_log(api, unpaced):
     assert api.stats()["by_route"].get("GET /v1/audit-logs") == 1
 
 
-@pytest.mark.parametrize("order", ["newest_first", "oldest_first"])
-@pytest.mark.parametrize("after", ["honoured", "ignored"])
-def test_the_log_streams_miss_no_entry_in_any_order(api, unpaced, order, after):
-    api.configure(audit_order=order, audit_after=after)
+@pytest.mark.parametrize(
+    ("order", "after", "changes"),
+    [
+        *(
+            (o, a, "nested")
+            for o in ("newest_first", "oldest_first")
+            for a in ("honoured", "ignored")
+        ),
+        ("newest_first", "honoured", "flat"),
+    ],
+)
+def test_the_log_streams_miss_no_entry_in_any_order_or_shape(api, unpaced, order, after, changes):
+    api.configure(audit_order=order, audit_after=after, audit_changes=changes)
     try:
         first = run_tap(config(api), streams=LOG_STREAMS)
         api.change_status(4)
         api.mutate("customers", 3)
         second = run_tap(config(api), state=first.state, streams=LOG_STREAMS)
+        api.configure(audit_changes="nested")
         truth = api.audit_log()
     finally:
-        api.configure(audit_order="newest_first", audit_after="honoured")
+        api.configure(audit_order="newest_first", audit_after="honoured", audit_changes="nested")
     assert_valid(first)
     assert_valid(second)
     emitted = set(first.ids("audit_logs")) | set(second.ids("audit_logs"))

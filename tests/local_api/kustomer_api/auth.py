@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kustomer_api import handlers
-from kustomer_api.handlers import routing
+from kustomer_api.handlers import audit_logs, routing
 from kustomer_api.handlers.settings import METADATA_ROUTE
 
 if TYPE_CHECKING:
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 ADMIN_TOKEN = "local-admin-token"
 NO_ROUTING_TOKEN = "local-no-routing-token"
+NO_AUDIT_TOKEN = "local-no-audit-token"
 TICKETS_ONLY_TOKEN = "local-tickets-only-token"
 EXPIRED_TOKEN = "local-expired-token"
 POD = "prod1"
@@ -54,10 +55,12 @@ class Token:
 
 
 def default_tokens() -> dict[str, Token]:
-    """The documented test keys: every role, no routing roles, tickets only, expired."""
+    """The documented test keys: every role, no routing roles, no audit log roles, tickets
+    only, expired."""
     return {
         ADMIN_TOKEN: Token(frozenset(ALL_ROLES)),
         NO_ROUTING_TOKEN: Token(frozenset(ALL_ROLES) - routing.ROLES),
+        NO_AUDIT_TOKEN: Token(frozenset(ALL_ROLES) - audit_logs.ROLES),
         TICKETS_ONLY_TOKEN: Token(frozenset(_TICKET_ROLES)),
         EXPIRED_TOKEN: Token(frozenset(ALL_ROLES), expired=True),
     }
@@ -83,6 +86,8 @@ def allowed(route: Route, token: Token, config: Config) -> bool:
     if route.archive and config.archive_search == "forbidden":
         return False  # as for a key without the role
     if route.name == METADATA_ROUTE and config.metadata_route == "forbidden":
+        return False
+    if route.name == audit_logs.AUDIT_ROUTE and config.audit_logs_route == "forbidden":
         return False
     if route.search and config.accept_search_read_role:
         roles = (*roles, SEARCH_READ_ROLE)

@@ -110,6 +110,29 @@ def _parser() -> argparse.ArgumentParser:
         help="whether search takes queryContext kobject (every Klass) besides kobject_<klass name>",
     )
     parser.add_argument("--metadata-route", choices=("on", "forbidden"), default="on")
+    parser.add_argument("--audit-logs-route", choices=("on", "forbidden"), default="on")
+    parser.add_argument(
+        "--audit-order", choices=("newest_first", "oldest_first"), default="newest_first"
+    )
+    parser.add_argument(
+        "--audit-after",
+        choices=("honoured", "ignored"),
+        default="honoured",
+        help="whether the audit log honours its after/before parameters",
+    )
+    parser.add_argument(
+        "--audit-retention-days",
+        type=_count,
+        default=90,
+        metavar="N",
+        help="the audit log serves no entry older than N days",
+    )
+    parser.add_argument(
+        "--audit-kobject-type",
+        choices=("klass", "plain"),
+        default="klass",
+        help="a KObject's objectType in the audit log: kobject.<klass name> or kobject",
+    )
     parser.add_argument(
         "--accept-search-read-role",
         action="store_true",

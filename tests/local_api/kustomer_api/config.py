@@ -73,6 +73,21 @@ class Config:
     kobject_context: str = "accepted"
     # "on", or "forbidden": every GET /v1/metadata/{resource} answers 403 as without the role.
     metadata_route: str = "on"
+    # The audit log, GET /v1/audit-logs, where Kustomer's reference is silent ([?]). The
+    # route: "on", or "forbidden" (403 as without the role).
+    audit_logs_route: str = "on"
+    # Its order: "newest_first" or "oldest_first".
+    audit_order: str = "newest_first"
+    # "honoured", or "ignored": `after` and `before` change nothing (links.next still pages).
+    audit_after: str = "honoured"
+    # Entries older than this many days are not served (expiresAt = createdAt + this).
+    audit_retention_days: int = 90
+    # A KObject's objectType: "klass" ("kobject.<klass name>", as metadata resources are
+    # named) or "plain" ("kobject").
+    audit_kobject_type: str = "klass"
+    # The changed fields: "nested" (changes.attributes.<field>) or "flat" (changes.<field>),
+    # each {before, after}; which one Kustomer serves is [?].
+    audit_changes: str = "nested"
 
 
 SETTINGS = tuple(f.name for f in fields(Config))
@@ -89,6 +104,11 @@ _CHOICES = {
     "undocumented_params": ("accepted", "rejected"),
     "kobject_context": ("accepted", "refused"),
     "metadata_route": ("on", "forbidden"),
+    "audit_logs_route": ("on", "forbidden"),
+    "audit_order": ("newest_first", "oldest_first"),
+    "audit_after": ("honoured", "ignored"),
+    "audit_kobject_type": ("klass", "plain"),
+    "audit_changes": ("nested", "flat"),
 }
 
 
@@ -108,6 +128,7 @@ def validated(config: Config) -> Config:
         "edit_tied_records",
         "list_max_records",
         "search_horizon_days",
+        "audit_retention_days",
     )
     for name in (*numbers, *integers):
         value = getattr(config, name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import struct
 import threading
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from kustomer_api.app import App
 from kustomer_api.auth import ADMIN_TOKEN, ALL_ROLES, POD, Token
 from kustomer_api.config import Config
+from kustomer_api.handlers import audit_logs
+from kustomer_api.protocol import dumps
 from kustomer_api.seed import Org, OrgSpec
 
 if TYPE_CHECKING:
@@ -194,7 +197,9 @@ class LocalKustomer:
         """Change any ``Config`` setting: latency_ms, faults, retry_after, org_rpm, search_rpm,
         other_consumer_rpm, slow_seconds, mutate_during_search, tie_order, edit_tied_records,
         archive_search, list_max_records, list_cap_mode, error_shape, accept_search_read_role,
-        faults_seed, missing_routes, kobject_context, metadata_route (``config.Config``)."""
+        faults_seed, missing_routes, kobject_context, metadata_route, audit_logs_route,
+        audit_order, audit_after, audit_retention_days, audit_kobject_type, audit_changes
+        (``config.Config``)."""
         self._app.configure(changes)
 
     def stats(self) -> dict[str, Any]:
@@ -209,6 +214,17 @@ class LocalKustomer:
 
     def mutate(self, stream: str, count: int = 10) -> list[str]:
         return self.org.mutate(stream, count)
+
+    def delete(self, stream: str, count: int = 1, ids: list[str] | None = None) -> list[str]:
+        """Delete ``ids`` (or ``count`` random objects) of ``stream`` for good (``Org.delete``)."""
+        return self.org.delete(stream, count, ids)
+
+    def change_status(self, count: int = 1) -> list[str]:
+        return self.org.change_status(count)
+
+    def audit_log(self) -> list[dict]:
+        """The entries ``GET /v1/audit-logs`` serves under the current settings, oldest first."""
+        return json.loads(dumps(audit_logs.served(self.org, self._app.config)))
 
     def add_token(self, token: str, roles: list[str] | None = None, pod: str = POD) -> None:
         """Register a token; ``roles=None`` grants every role."""

@@ -4,6 +4,7 @@ A new entity is a module here with its handlers and ``ROUTES``, and one line bel
 """
 
 from kustomer_api.handlers import (
+    audit_logs,
     conversations,
     directory,
     messages,
@@ -23,5 +24,6 @@ ROUTES = (
     *directory.ROUTES,
     *objects.ROUTES,
     *settings.ROUTES,
+    *audit_logs.ROUTES,
 )
 ROUTE_NAMES = frozenset(r.name for r in ROUTES)

@@ -7,8 +7,9 @@ follow the real payloads in ``shared/reference/kustomer-api.md`` §4-5.
 
 A new entity is a module with its step, appended to ``builder.STEPS``, and its stream in
 ``spec.STREAMS``. The objects of issue 15 (``org_settings``, then ``crm``, both before
-``recent``) and the typed custom attributes of every object (``custom_data``, last) draw from
-random streams of their own; the streams of issue 15 are ``spec.OBJECT_STREAMS``.
+``recent``), the audit log of issue 22 (``audit_log``, entries only: ``Org.audit``) and the
+typed custom attributes of every object (``custom_data``, last) draw from random streams of
+their own; the streams of issue 15 are ``spec.OBJECT_STREAMS``.
 """
 
 from kustomer_api.seed.messages import KNOWN_CHANNELS

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import random
 import time
+from typing import TYPE_CHECKING
 
 from kustomer_api.seed import (
+    audit_log,
     conversations,
     crm,
     custom_data,
@@ -31,6 +33,9 @@ from kustomer_api.seed.spec import (
     OrgSpec,
     check,
 )
+
+if TYPE_CHECKING:
+    from kustomer_api.seed.audit_log import Entry
 
 _FIRST = [
     "Ava",
@@ -103,6 +108,9 @@ STEPS = (
     # After issue 15's objects, which use none of its draws: a busy recent past leaves them
     # those of the same org without it (so no notes, KObjects or links name its objects).
     recent.busy_days,
+    # The audit log of the org's last days (issue 22), from a random stream of its own; before
+    # the custom attributes, which change no timestamp, status or id it reads.
+    audit_log.audit_log,
     # Typed custom attributes on every object above, from random streams of their own too.
     custom_data.custom_data,
 )
@@ -148,6 +156,10 @@ class Builder:
         self.org_id = self.oid(self.start_ms - 400 * DAY_MS)
         self.brand_id = self.oid(self.start_ms - 399 * DAY_MS)
         self.streams: dict[str, list[dict]] = {name: [] for name in STORES}
+        # The audit log in id order, and the ids of objects deleted for good before now by
+        # stream (audit_log).
+        self.audit: list[Entry] = []
+        self.hard_deleted: dict[str, list[str]] = {}
         # Counters that make rare shapes appear at a fixed rate instead of by chance.
         self.out_without_inbound = 0
         self.voice_messages = 0
