@@ -234,18 +234,6 @@ def selected_catalog(tmp_path, config_path, streams):
     return write_json(tmp_path / "catalog.json", select_streams(json.loads(discovered), streams))
 
 
-def last_state(output: str) -> dict | None:
-    state = None
-    for line in output.splitlines():
-        try:
-            message = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # the line SIGKILL cut in half
-        if message.get("type") == "STATE":
-            state = message["value"]
-    return state
-
-
 def tap_command(config_path: Path, catalog_path: Path, state: dict | None, path: Path) -> list:
     """The tap as a process, resuming from ``state`` (written to ``path``) when given."""
     args = [sys.executable, "-m", "tap_kustomer", "--config", str(config_path)]
@@ -285,14 +273,38 @@ def in_phase(stream: str, phase: str, after: int = 1) -> Any:
     return trigger
 
 
-def run_killed_at(tmp_path, config_path, catalog_path, kills: list[Kill]):
+@dataclass
+class Attempt:
+    """One run of the tap: killed by ``kill`` (None: the last run), and what it wrote."""
+
+    kill: Kill | None
+    messages: list[dict[str, Any]]
+
+    def last_state(self) -> dict[str, Any] | None:
+        states = [m["value"] for m in self.messages if m["type"] == "STATE"]
+        return states[-1] if states else None
+
+    def records(self, stream: str, *, before_last_state: bool = False) -> dict[str, dict]:
+        """``stream``'s records by id, all or only those the last STATE covers."""
+        messages = self.messages
+        if before_last_state:
+            ends = [i for i, m in enumerate(messages) if m["type"] == "STATE"]
+            messages = messages[: ends[-1]] if ends else []
+        return {
+            m["record"].get("id") or m["record"]["user_id"]: m["record"]
+            for m in messages
+            if m["type"] == "RECORD" and m["stream"] == stream
+        }
+
+
+def run_each_kill(tmp_path, config_path, catalog_path, kills: list[Kill]) -> list[Attempt]:
     """For each kill, run until its trigger sees a record, SIGKILL the live process, resume
     from the last STATE; then run to the end. Each kill must land in a run still going and
     the process must die by the signal, or the test fails: no kill passes by luck."""
-    records: dict[str, set[str]] = {}
+    attempts: list[Attempt] = []
     state = None
-    for attempt, kill in enumerate([*kills, None]):
-        args = tap_command(config_path, catalog_path, state, tmp_path / f"state{attempt}.json")
+    for number, kill in enumerate([*kills, None]):
+        args = tap_command(config_path, catalog_path, state, tmp_path / f"state{number}.json")
         process = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT
         )
@@ -300,15 +312,10 @@ def run_killed_at(tmp_path, config_path, catalog_path, kills: list[Kill]):
         lines = []
         for raw in process.stdout:
             lines.append(raw.decode(errors="replace"))
-            if kill is None:
+            if kill is None or '"RECORD"' not in lines[-1]:
                 continue
-            try:
-                message = json.loads(raw)
-            except ValueError:
-                continue
-            if message.get("type") == "RECORD" and kill.trigger(
-                message["stream"], message["record"]
-            ):
+            message = json.loads(raw)
+            if kill.trigger(message["stream"], message["record"]):
                 assert process.poll() is None, f"{kill.label}: the run had already ended"
                 process.send_signal(signal.SIGKILL)
                 kill.records_seen = sum('"RECORD"' in line for line in lines)
@@ -320,18 +327,23 @@ def run_killed_at(tmp_path, config_path, catalog_path, kills: list[Kill]):
         else:
             assert kill.records_seen, f"{kill.label}: the trigger never fired"
             assert returncode == -signal.SIGKILL, f"{kill.label}: exit {returncode}"
-        output = "".join(lines)
-        state = last_state(output) or state
-        _collect(records, output)
+        attempt = Attempt(kill, [json.loads(line) for line in _whole_lines("".join(lines))])
+        attempts.append(attempt)
+        state = attempt.last_state() or state
+    return attempts
+
+
+def run_killed_at(tmp_path, config_path, catalog_path, kills: list[Kill]):
+    """The ids of each stream's records over every run of ``run_each_kill``."""
+    records: dict[str, set[str]] = {}
+    for attempt in run_each_kill(tmp_path, config_path, catalog_path, kills):
+        for stream in {m["stream"] for m in attempt.messages if m["type"] == "RECORD"}:
+            records.setdefault(stream, set()).update(attempt.records(stream))
     return records
 
 
-def _collect(records: dict[str, set[str]], output: str) -> None:
-    for stream, rows in SyncResult.parse("\n".join(_whole_lines(output))).records.items():
-        records.setdefault(stream, set()).update(r.get("id") or r["user_id"] for r in rows)
-
-
 def _whole_lines(output: str):
+    """The lines SIGKILL did not cut short."""
     for line in output.splitlines():
         try:
             json.loads(line)
