@@ -17,7 +17,7 @@ from conftest import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kustomer_api import LocalKustomer, OrgSpec
+from kustomer_api import OrgSpec
 
 from tap_kustomer.records import parse_timestamp
 from tap_kustomer.streams.feed import Consumer
@@ -146,7 +146,7 @@ def test_a_later_full_run_does_not_read_history_again(five_years, unpaced):
 
 def test_a_list_pass_killed_in_every_stream_resumes_without_losing_a_record(tmp_path):
     spec = OrgSpec(seed=23, conversations=250, history_days=5 * 365)
-    with LocalKustomer(spec, archive_search="missing") as api:
+    with unlimited_api(spec, archive_search="missing") as api:
         config_path = cli_config(api, tmp_path, start_date=start_date_for(api))
         catalog_path = selected_catalog(tmp_path, config_path, HISTORY_STREAMS)
         plan = (
