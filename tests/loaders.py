@@ -90,6 +90,19 @@ def postgres_counts(port: int, schema: str) -> dict[str, int]:
     }
 
 
+def postgres_target(port: int, schema: str, **settings: object) -> dict:
+    """target-postgres's config for the test server's ``schema``, with ``settings``."""
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "user": "postgres",
+        "password": "unused-with-trust-auth",
+        "database": "postgres",
+        "default_target_schema": schema,
+        **settings,
+    }
+
+
 def load(loader: str, config: dict, singer_output: str, work: Path) -> None:
     """Feed Singer messages to a loader the project's ``meltano install`` put in place."""
     executable = LOADERS / loader / "venv" / "bin" / loader

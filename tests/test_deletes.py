@@ -32,7 +32,7 @@ from conftest import (
 )
 from jsonschema import Draft7Validator
 from kustomer_api import OrgSpec
-from loaders import duckdb_query, load, psql
+from loaders import duckdb_query, load, postgres_target, psql
 from test_output_validity import MODES
 
 from tap_kustomer.run import UnreadListsError
@@ -301,17 +301,13 @@ def test_deleted_rows_leave_duckdb_and_postgres_or_stay_marked(
         )
         load(
             "target-postgres",
-            {
-                "host": "127.0.0.1",
-                "port": postgres,
-                "user": "postgres",
-                "password": "unused-with-trust-auth",
-                "database": "postgres",
-                "default_target_schema": schema,
-                "add_record_metadata": True,
-                "activate_version": True,
-                "hard_delete": hard_delete,
-            },
+            postgres_target(
+                postgres,
+                schema,
+                add_record_metadata=True,
+                activate_version=True,
+                hard_delete=hard_delete,
+            ),
             output,
             tmp_path,
         )

@@ -30,7 +30,7 @@ from conftest import (
 from jsonschema import Draft7Validator
 from kustomer_api import OrgSpec
 from kustomer_api.seed.custom_data import SENSITIVE
-from loaders import duckdb_counts, duckdb_query, load, postgres_counts, psql
+from loaders import duckdb_counts, duckdb_query, load, postgres_counts, postgres_target, psql
 
 from tap_kustomer.klass_directory import klass_stream_name
 from tap_kustomer.pii import hashed
@@ -233,16 +233,7 @@ def test_every_mode_loads_into_duckdb_and_postgres_with_a_row_per_key(
     schema = f"mode_{mode}"
     load(
         "target-postgres",
-        {
-            "host": "127.0.0.1",
-            "port": postgres,
-            "user": "postgres",
-            "password": "unused-with-trust-auth",
-            "database": "postgres",
-            "default_target_schema": schema,
-            "add_record_metadata": False,
-            "activate_version": False,
-        },
+        postgres_target(postgres, schema, add_record_metadata=False, activate_version=False),
         output,
         tmp_path,
     )
