@@ -41,7 +41,7 @@ PLAN = (
     ("conversation_events", "history", 300),
     ("conversations", "search", 150),
     ("conversations", "history", 150),
-    ("customers", "search", 100),
+    ("customers", "search", 105),
     ("customers", "history", 50),
     ("messages", "search", 300),
     ("messages", "history", 300),
