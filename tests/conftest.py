@@ -380,6 +380,19 @@ def run_meltano(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[
     )
 
 
+def install_loaders(api: Any, work: Path) -> None:
+    """``meltano install`` the DuckDB and PostgreSQL loaders, for ``loaders.load``."""
+    done = run_meltano(
+        meltano_env(api, work),
+        "install",
+        "--plugin-type",
+        "loader",
+        "target-duckdb",
+        "target-postgres",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 @pytest.fixture(scope="session")
 def postgres():
     """A throwaway PostgreSQL server on loopback for the session; yields its port."""

@@ -21,10 +21,9 @@ from conftest import (
     cli_config,
     discovered_catalog,
     in_phase,
-    meltano_env,
+    install_loaders,
     output_of_sync,
     run_killed_at,
-    run_meltano,
     run_tap,
     selected_catalog,
     unlimited_api,
@@ -265,11 +264,7 @@ def _sync(config, catalog, state) -> SyncResult:
 
 @pytest.fixture(scope="module")
 def loaders_installed(api, tmp_path_factory):
-    env = meltano_env(api, tmp_path_factory.mktemp("meltano"))
-    done = run_meltano(
-        env, "install", "--plugin-type", "loader", "target-duckdb", "target-postgres"
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    install_loaders(api, tmp_path_factory.mktemp("meltano"))
 
 
 @pytest.mark.parametrize("hard_delete", [True, False])

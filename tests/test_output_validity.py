@@ -18,10 +18,9 @@ from conftest import (
     catalog_for,
     cli_config,
     discovered_catalog,
-    meltano_env,
+    install_loaders,
     output_of_sync,
     run_cli,
-    run_meltano,
     run_tap,
     unlimited_api,
     unpaced_runs,
@@ -209,11 +208,7 @@ def distinct_keys(result: SyncResult, stream: str) -> int:
 
 @pytest.fixture(scope="module")
 def loaders_installed(org, tmp_path_factory):
-    env = meltano_env(org, tmp_path_factory.mktemp("meltano"))
-    done = run_meltano(
-        env, "install", "--plugin-type", "loader", "target-duckdb", "target-postgres"
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    install_loaders(org, tmp_path_factory.mktemp("meltano"))
 
 
 @pytest.mark.parametrize("mode", MODES)
